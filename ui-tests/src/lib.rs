@@ -1,0 +1,1 @@
+//! trybuild cases live in ui/; the driver is tests/ui.rs.
