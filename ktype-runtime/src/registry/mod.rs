@@ -9,10 +9,12 @@
 mod descriptors;
 mod field;
 mod slots;
+mod view;
 
 pub use descriptors::{AggregateKind, EnumDesc, FieldDesc, StructDesc, SymbolDesc, VariantDesc};
 pub use field::{KAddr, KPtr, KernelField, Shape};
 pub use slots::{FieldLayout, FieldSlot, NotResolved, ValueSlot};
+pub use view::ViewError;
 
 use linkme::distributed_slice;
 
