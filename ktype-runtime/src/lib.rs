@@ -13,9 +13,12 @@ extern crate self as ktype_runtime;
 
 pub mod btf;
 pub mod registry;
+pub mod resolve;
 
+pub use btf::{Btf, BtfSet};
 pub use ktype_macros::{kernel_enum, kernel_struct, kernel_symbols};
 pub use registry::{KAddr, KPtr, KernelField, NotResolved};
+pub use resolve::{resolve, resolve_symbols, Report, ResolveError};
 
 #[doc(hidden)]
 pub use linkme;

@@ -22,6 +22,7 @@
 //! ```
 
 mod error;
+mod format;
 mod header;
 mod index;
 mod kind;
