@@ -1,1 +1,38 @@
-fn main() {}
+//! `dumptool`: command-line entry point; the work is in the library.
+
+use clap::{Parser, Subcommand};
+use dumptool::commands;
+use std::io::Write;
+use std::process::ExitCode;
+
+/// A makedumpfile-compatible crash-dump filter driven by BTF.
+#[derive(Debug, Parser)]
+#[command(name = "dumptool", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Look inside BTF: offsetof, show, find, check.
+    Btf(commands::btf::BtfArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Btf(args) => commands::btf::run(args).map_err(|e| e.to_string()),
+    };
+    match result {
+        Ok(text) => {
+            // A closed pipe (`dumptool ... | head`) is not an error worth a panic.
+            let _ = std::io::stdout().write_all(text.as_bytes());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("dumptool: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,6 @@
-//! Shared helpers of the integration tests.
+//! Shared helpers of the integration tests: real-kernel fixtures (fetched on
+//! demand by the project's own script, never skipped) and parsers for the
+//! output of the anchor tools (pahole, bpftool).
+
+pub mod fixtures;
+pub mod pahole;

@@ -1,0 +1,3 @@
+//! One module per `dumptool` subcommand; each returns its output as text.
+
+pub mod btf;

@@ -1,0 +1,118 @@
+//! Real Debian kernels as test fixtures, made by `scripts/fixtures.sh`.
+//!
+//! A test that needs a kernel calls [`kernel`]; when the fixture is missing
+//! it runs the script (which downloads and extracts Debian's current
+//! packages; concurrent callers wait on its lock) and fails loudly if that
+//! does not work. Nothing is skipped.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+/// The Debian suites whose kernels are fixtures.
+pub const SUITES: [&str; 2] = ["bookworm", "trixie"];
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// Where fixtures live (`FIXTURES_DIR`, default `<repo>/target/fixtures`).
+pub fn fixtures_dir() -> PathBuf {
+    std::env::var_os("FIXTURES_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/fixtures"))
+}
+
+static SCRIPT_LOCK: Mutex<()> = Mutex::new(());
+
+/// Runs `scripts/fixtures.sh ARGS` unless `marker` exists; panics with the
+/// script's output if it fails.
+pub fn ensure(marker: &Path, args: &[&str]) {
+    if marker.exists() {
+        return;
+    }
+    let _guard = SCRIPT_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    if marker.exists() {
+        return;
+    }
+    let script = repo_root().join("scripts/fixtures.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    assert!(
+        out.status.success() && marker.exists(),
+        "{} {} failed ({}):\n{}\n{}",
+        script.display(),
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// One Debian kernel package, extracted.
+#[derive(Debug, Clone)]
+pub struct Kernel {
+    /// `bookworm` or `trixie`.
+    pub suite: &'static str,
+    /// `target/fixtures/kernels/<suite>`.
+    pub dir: PathBuf,
+}
+
+impl Kernel {
+    /// The ELF vmlinux with `.BTF`.
+    pub fn vmlinux(&self) -> PathBuf {
+        self.dir.join("vmlinux")
+    }
+    /// The package's real `System.map`.
+    pub fn system_map(&self) -> PathBuf {
+        self.dir.join("System.map")
+    }
+    /// A module file (`NAME.ko`; trixie also keeps `NAME.ko.xz`).
+    pub fn module(&self, name: &str) -> PathBuf {
+        self.dir.join("modules").join(format!("{name}.ko"))
+    }
+    /// A module as shipped, compressed (`NAME.ko.xz`), when the suite ships them so.
+    pub fn module_xz(&self, name: &str) -> Option<PathBuf> {
+        Some(self.dir.join("modules").join(format!("{name}.ko.xz"))).filter(|p| p.exists())
+    }
+    /// The kernel release string (e.g. for messages; never put it in snapshots).
+    pub fn release(&self) -> String {
+        std::fs::read_to_string(self.dir.join("release"))
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    }
+}
+
+/// The fixture kernel of `suite`, fetched first if needed.
+pub fn kernel(suite: &'static str) -> Kernel {
+    let dir = fixtures_dir().join("kernels").join(suite);
+    ensure(&dir.join(".complete"), &["kernels", suite]);
+    Kernel { suite, dir }
+}
+
+/// Every fixture kernel.
+pub fn kernels() -> Vec<Kernel> {
+    SUITES.iter().map(|s| kernel(s)).collect()
+}
+
+/// Runs a tool and returns its stdout; panics with stderr when it fails.
+pub fn run_tool(cmd: &str, args: &[&str]) -> String {
+    let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| {
+        panic!("cannot run {cmd} (install it with scripts/fixtures.sh tools): {e}")
+    });
+    assert!(
+        out.status.success(),
+        "{cmd} {} failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("tool output is UTF-8")
+}
