@@ -2,5 +2,6 @@
 //! demand by the project's own script, never skipped) and parsers for the
 //! output of the anchor tools (pahole, bpftool).
 
+pub mod bpftool;
 pub mod fixtures;
 pub mod pahole;
