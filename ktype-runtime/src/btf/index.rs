@@ -32,26 +32,19 @@ impl NameIndex {
     fn build(btf: &Btf, decls: bool) -> NameIndex {
         let b = btf.bytes();
         let strs = &b[btf.strs.clone()];
-        let mut table = HashTable::with_capacity(if decls {
-            btf.own_type_count() / 2
-        } else {
-            btf.own_type_count() / 4
-        });
-        for (i, &rel) in btf.type_offs.iter().enumerate() {
-            let at = btf.types.start + rel as usize;
-            let name_off = rd32(b, at, btf.big_endian);
-            if name_off == 0 || is_decl((rd32(b, at + 4, btf.big_endian) >> 24) & 0x7f) != decls {
-                continue;
-            }
-            let name = match name_off
-                .checked_sub(btf.start_str)
-                .and_then(|o| strs.get(o as usize..))
-            {
-                Some(tail) => &tail[..memchr::memchr(0, tail).unwrap_or(tail.len())],
+        let types = &b[btf.types.clone()];
+        let start = btf.start_id;
+        let wanted = btf.named.iter().filter(|(_, info)| is_decl((info >> 24) & 0x7f) == decls);
+        let mut table = HashTable::with_capacity(btf.named.len() / if decls { 1 } else { 3 });
+        for &(id, _) in wanted {
+            let rel = btf.type_offs[(id - start) as usize] as usize;
+            let name_off = rd32(types, rel, btf.big_endian);
+            let name = match name_off.checked_sub(btf.start_str).and_then(|o| strs.get(o as usize..)) {
+                Some(tail) => &tail[..tail.iter().position(|&c| c == 0).unwrap_or(tail.len())],
                 None => btf.str_at(name_off).as_bytes(),
             };
             let h = hash_name(name);
-            table.insert_unique(h, (h, btf.start_id + i as u32), |e: &(u64, TypeId)| e.0);
+            table.insert_unique(h, (h, id), |e: &(u64, TypeId)| e.0);
         }
         NameIndex { table }
     }

@@ -79,6 +79,8 @@ pub struct Btf {
     layouts: Vec<(u8, u8)>,
     /// Offset of each own type record, relative to the type section.
     type_offs: Vec<u32>,
+    /// `(id, info word)` of every named own type, for building name indexes.
+    named: Vec<(u32, u32)>,
     base: Option<Arc<Btf>>,
     /// Id of the first own type (1 for base BTF).
     start_id: u32,
@@ -122,6 +124,7 @@ impl Btf {
             strs: hdr.strs.clone(),
             layouts: Vec::new(),
             type_offs: Vec::new(),
+            named: Vec::new(),
             start_id,
             start_str,
             base,
@@ -245,62 +248,65 @@ impl Btf {
     }
 
     /// Walks the type section once, recording where each record starts and
-    /// checking that every record, and its name offset, is in bounds.
+    /// checking that every record, and its name offset, is in bounds. Named
+    /// types are noted for the name indexes on the way.
     fn walk_types(&mut self) -> Result<()> {
         let shapes = self.record_shapes();
-        let types = self.types.clone();
+        let walked = if self.big_endian { self.walk::<true>(&shapes) } else { self.walk::<false>(&shapes) };
+        let (offs, named) = walked.map_err(|(abs, what)| self.corrupt(abs, what))?;
+        self.type_offs = offs;
+        self.named = named;
+        Ok(())
+    }
+
+    /// The walk itself, compiled once per byte order.
+    #[allow(clippy::type_complexity)]
+    fn walk<const BE: bool>(&self, shapes: &[Option<(u32, u32)>; 128]) -> std::result::Result<(Vec<u32>, Vec<(u32, u32)>), (usize, String)> {
+        let rd = |b: &[u8], o: usize| -> u32 {
+            let a = [b[o], b[o + 1], b[o + 2], b[o + 3]];
+            if BE {
+                u32::from_be_bytes(a)
+            } else {
+                u32::from_le_bytes(a)
+            }
+        };
+        let types = &self.bytes()[self.types.clone()];
         let len = types.len();
-        let b = self.bytes();
-        let be = self.big_endian;
         let str_end = self.str_end();
-        let mut offs: Vec<u32> = Vec::with_capacity(len / 16);
+        let mut offs: Vec<u32> = Vec::with_capacity(len / 20);
+        let mut named: Vec<(u32, u32)> = Vec::with_capacity(len / 40);
         let mut off = 0usize;
+        let mut id = self.start_id;
         while off < len {
-            let abs = types.start + off;
-            let id = self.start_id as u64 + offs.len() as u64;
+            let abs = self.types.start + off;
             if len - off < TYPE_HEADER {
-                return Err(self.corrupt(
-                    abs,
-                    format!("type id {id} is truncated ({} bytes left)", len - off),
-                ));
+                return Err((abs, format!("type id {id} is truncated ({} bytes left)", len - off)));
             }
-            if id >= MAX_TYPES as u64 {
-                return Err(self.corrupt(abs, "more types than BTF allows"));
+            if id >= MAX_TYPES {
+                return Err((abs, "more types than BTF allows".into()));
             }
-            let name_off = rd32(b, abs, be);
-            let info = rd32(b, abs + 4, be);
+            let name_off = rd(types, off);
+            let info = rd(types, off + 4);
             let k = ((info >> 24) & 0x7f) as usize;
             let vlen = (info & 0x00ff_ffff) as usize;
             let Some((info_sz, elem_sz)) = shapes[k] else {
-                return Err(self.corrupt(
-                    abs,
-                    format!(
-                        "type id {id}: {} and no layout section to skip it",
-                        Kind::from_raw(k as u8)
-                    ),
-                ));
+                return Err((abs, format!("type id {id}: {} and no layout section to skip it", Kind::from_raw(k as u8))));
             };
-            if name_off >= str_end && name_off != 0 {
-                return Err(self.corrupt(
-                    abs,
-                    format!("type id {id}: name offset {name_off:#x} is past the string section"),
-                ));
+            if name_off != 0 {
+                if name_off >= str_end {
+                    return Err((abs, format!("type id {id}: name offset {name_off:#x} is past the string section")));
+                }
+                named.push((id, info));
             }
             let extra = info_sz as usize + vlen * elem_sz as usize;
             if extra > len - off - TYPE_HEADER {
-                return Err(self.corrupt(
-                    abs,
-                    format!(
-                        "type id {id} ({}, vlen {vlen}) runs past the type section",
-                        Kind::from_raw(k as u8)
-                    ),
-                ));
+                return Err((abs, format!("type id {id} ({}, vlen {vlen}) runs past the type section", Kind::from_raw(k as u8))));
             }
             offs.push(off as u32);
             off += TYPE_HEADER + extra;
+            id += 1;
         }
-        self.type_offs = offs;
-        Ok(())
+        Ok((offs, named))
     }
 
     /// Fully validates the blob: every type reference, member, enumerator and

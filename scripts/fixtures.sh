@@ -1,0 +1,711 @@
+#!/usr/bin/env bash
+# fixtures.sh — reproducible test fixtures for ktype / dumptool (Debian hosts).
+#
+#   scripts/fixtures.sh tools                  install the comparison tools (pahole, bpftool, makedumpfile, qemu, ...)
+#   scripts/fixtures.sh kernels [SUITE...]     vmlinux (with .BTF), System.map, modules of Debian's current kernels
+#   scripts/fixtures.sh vmcores [--mem MiB] [SUITE...]
+#                                              real crash dumps of those kernels booted in qemu
+#
+# Output goes to $FIXTURES_DIR (default: <repo>/target/fixtures). Every fixture directory is
+# built in a staging directory, gets a `.complete` marker written last and is then moved into
+# place; a directory whose `.complete` names the current layout version is never rebuilt (a
+# vmcore also not while kernels/<suite>/release is unchanged). Concurrent runs serialise on
+# flock(1) lock files under $FIXTURES_DIR/.locks. See scripts/README.md.
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$SCRIPT_DIR/.." && pwd)
+FIXTURES_DIR=${FIXTURES_DIR:-$REPO/target/fixtures}
+ALL_SUITES=(bookworm trixie)
+# Modules copied into kernels/<suite>/modules (plus their dependencies). Override with a space-separated list.
+# virtio_pci, virtio_blk and crc32c_generic (ext4 mount) are needed by the vmcores guest (trixie builds virtio_pci in).
+FIXTURE_MODULES=${FIXTURE_MODULES:-"qemu_fw_cfg ext4 virtio_net nf_tables virtio_blk virtio_pci crc32c_generic"}
+# Modules that must exist; the others only warn when a kernel lacks them.
+REQUIRED_MODULES="qemu_fw_cfg"
+# Bumped when the content of kernels/<suite> changes; a .complete with another layout is rebuilt.
+KERNELS_LAYOUT=3
+VMCORES_LAYOUT=3
+DEFAULT_MEM=768
+
+usage() {
+	cat >&2 <<EOF
+usage: $(basename "$0") COMMAND [OPTIONS] [SUITE...]
+
+commands:
+  tools                       apt-get install the comparison anchors (dwarves, bpftool, libbpf-dev,
+                              pkg-config, makedumpfile, qemu-system-x86, busybox-static, cpio, ...)
+  kernels [SUITE...]          fetch Debian's current linux-image-amd64 of each suite and produce
+                              kernels/<suite>/{vmlinux,vmlinuz,System.map,config,release,modules/}
+  vmcores [--mem MiB] [SUITE...]
+                              boot each kernel in qemu (TCG), run a workload and dump its memory:
+                              vmcores/<suite>[-<mem>]/{vmcore.elf,vmcore.kdump-zlib,vmcore.kdump-lzo}
+                              (default --mem 768; other sizes go to vmcores/<suite>-<mem>/)
+
+suites: ${ALL_SUITES[*]} (default: all)
+environment:
+  FIXTURES_DIR      output root (default: <repo>/target/fixtures; now: $FIXTURES_DIR)
+  DEBIAN_MIRROR     archive URI for suites other than the host's (default: read from the host's apt sources)
+  FIXTURE_MODULES   modules to copy (default: "$FIXTURE_MODULES")
+  QEMU_ACCEL        qemu accelerator for vmcores (default: tcg)
+EOF
+}
+
+log() { printf '[fixtures %s] %s\n' "$(date +%T)" "$*" >&2; }
+warn() { printf '[fixtures %s] WARNING: %s\n' "$(date +%T)" "$*" >&2; }
+die() {
+	printf '[fixtures] ERROR: %s\n' "$*" >&2
+	exit 1
+}
+
+# ---------------------------------------------------------------------------------------------
+# host tools
+# ---------------------------------------------------------------------------------------------
+APT_SYSTEM_UPDATED=0
+apt_system() { # apt-get on the host's own configuration, non-interactive, waiting for the dpkg lock
+	DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=600 "$@"
+}
+
+apt_install() { # PKG... : install the packages that are not installed yet
+	local p missing=()
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+	done
+	((${#missing[@]})) || return 0
+	[[ $(id -u) == 0 ]] || die "missing packages ${missing[*]}; run as root or install them: apt-get install ${missing[*]}"
+	log "apt-get install ${missing[*]}"
+	if ! apt_system install -y --no-install-recommends "${missing[@]}" >&2; then
+		log "install failed; running apt-get update and retrying"
+		apt_system update >&2 || die "apt-get update failed"
+		APT_SYSTEM_UPDATED=1
+		apt_system install -y --no-install-recommends "${missing[@]}" >&2 || die "apt-get install ${missing[*]} failed"
+	fi
+}
+
+need() { # CMD:PKG... : make sure each command exists, installing its Debian package if not
+	local spec cmd pkgs=()
+	for spec in "$@"; do
+		cmd=${spec%%:*}
+		command -v "$cmd" >/dev/null 2>&1 || pkgs+=("${spec#*:}")
+	done
+	((${#pkgs[@]})) || return 0
+	apt_install "${pkgs[@]}"
+	for spec in "$@"; do
+		cmd=${spec%%:*}
+		command -v "$cmd" >/dev/null 2>&1 || die "command '$cmd' still missing after installing ${spec#*:}"
+	done
+}
+
+cmd_tools() {
+	apt_install dwarves bpftool libbpf-dev pkg-config makedumpfile qemu-system-x86 busybox-static \
+		cpio xz-utils zstd gzip binutils kmod util-linux gcc libc6-dev python3 file
+	log "tools installed:"
+	{
+		pahole --version | sed 's/^/  pahole /'
+		bpftool version | head -1 | sed 's/^/  /'
+		makedumpfile -v 2>&1 | head -1 | sed 's/^/  /'
+		qemu-system-x86_64 --version | head -1 | sed 's/^/  /'
+	} >&2 || true
+}
+
+# ---------------------------------------------------------------------------------------------
+# locking and staging
+# ---------------------------------------------------------------------------------------------
+lock() { # NAME : take an exclusive lock (held until the script exits or unlock NAME)
+	local name=$1 fd
+	mkdir -p "$FIXTURES_DIR/.locks"
+	exec {fd}>"$FIXTURES_DIR/.locks/$name.lock"
+	if ! flock -n "$fd"; then
+		log "waiting for lock $name (another fixtures.sh is building it)"
+		flock "$fd"
+	fi
+	eval "LOCK_FD_${name//[^A-Za-z0-9]/_}=$fd"
+}
+unlock() {
+	local var="LOCK_FD_${1//[^A-Za-z0-9]/_}" fd
+	fd=${!var:-}
+	[[ -n $fd ]] && exec {fd}>&-
+	eval "$var="
+}
+
+CLEANUP_PATHS=()
+cleanup() {
+	local p
+	kill_qemu
+	for p in "${CLEANUP_PATHS[@]}"; do [[ -n $p ]] && rm -rf -- "$p"; done
+	return 0
+}
+trap cleanup EXIT
+trap 'die "interrupted"' INT TERM
+
+# ---------------------------------------------------------------------------------------------
+# apt for a given suite
+# ---------------------------------------------------------------------------------------------
+host_codename() {
+	# shellcheck disable=SC1091
+	(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
+}
+
+debian_mirror() { # the host's main Debian archive URI
+	if [[ -n ${DEBIAN_MIRROR:-} ]]; then
+		echo "$DEBIAN_MIRROR"
+		return
+	fi
+	local uri=""
+	if [[ -r /etc/apt/sources.list.d/debian.sources ]]; then
+		uri=$(awk 'tolower($1)=="uris:" { for (i = 2; i <= NF; i++) if ($i !~ /security/) { print $i; exit } }' \
+			/etc/apt/sources.list.d/debian.sources)
+	fi
+	if [[ -z $uri ]]; then
+		uri=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+			awk '$1=="deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z+]+:\/\//) { if ($i !~ /security/) { print $i; exit } else break } }')
+	fi
+	[[ -n $uri ]] || die "cannot find a Debian archive URI in /etc/apt/sources.list.d/debian.sources or sources.list; set DEBIAN_MIRROR"
+	echo "${uri%/}"
+}
+
+# Sets the global array APT_OPTS for SUITE: empty for the host's own suite, else a private apt
+# state under $FIXTURES_DIR/apt-<suite> (the host's apt lists and cache stay untouched).
+APT_OPTS=()
+setup_apt() {
+	local suite=$1
+	APT_OPTS=(-o APT::Sandbox::User=root)
+	if [[ $suite == "$(host_codename)" ]]; then
+		if [[ $APT_SYSTEM_UPDATED == 0 && -z $(candidate_version linux-image-amd64) ]]; then
+			log "host apt lists lack linux-image-amd64; running apt-get update"
+			apt_system update >&2 || die "apt-get update failed"
+			APT_SYSTEM_UPDATED=1
+		fi
+		return
+	fi
+	local dir="$FIXTURES_DIR/apt-$suite" mirror
+	mirror=$(debian_mirror)
+	mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
+	echo "deb [trusted=yes] $mirror $suite main" >"$dir/sources.list"
+	APT_OPTS+=(
+		-o "Dir::Etc::SourceList=$dir/sources.list"
+		-o "Dir::Etc::SourceParts=/dev/null"
+		-o "Dir::State::Lists=$dir/lists"
+		-o "Dir::Cache=$dir/cache"
+		-o "Dir::State::status=/dev/null"
+		-o "Acquire::Languages=none"
+	)
+	log "$suite: apt-get update (private state in $dir, $mirror)"
+	apt-get -q "${APT_OPTS[@]}" update >"$dir/update.log" 2>&1 ||
+		die "apt-get update for $suite failed; see $dir/update.log"
+}
+
+apt_get() { apt-get -q "${APT_OPTS[@]}" "$@"; }
+apt_cache() { apt-cache "${APT_OPTS[@]}" "$@"; }
+
+candidate_version() { # PKG
+	apt_cache policy "$1" 2>/dev/null | awk '$1=="Candidate:" && $2!="(none)" {print $2}'
+}
+
+# Prints "PKG VERSION" of the linux-image-* package that SUITE's linux-image-amd64 depends on.
+resolve_image_package() {
+	local suite=$1 meta_ver dep pkg ver
+	meta_ver=$(candidate_version linux-image-amd64)
+	[[ -n $meta_ver ]] || die "$suite: no candidate for linux-image-amd64 (apt lists missing?)"
+	dep=$(apt_cache show "linux-image-amd64=$meta_ver" | sed -n 's/^Depends: //p' | head -1 |
+		tr ',' '\n' | sed -E 's/^ +//; s/ *\|.*//' | grep -E '^linux-image-' | head -1) || true
+	[[ -n $dep ]] || die "$suite: linux-image-amd64 $meta_ver has no linux-image-* dependency"
+	pkg=${dep%% *}
+	ver=$(sed -nE 's/.*\(= *([^ )]+)\).*/\1/p' <<<"$dep")
+	[[ -n $ver ]] || ver=$(candidate_version "$pkg")
+	[[ -n $ver ]] || die "$suite: cannot resolve a version of $pkg"
+	echo "$pkg $ver"
+}
+
+download() { # DIR PKG VERSION : apt-get download into DIR, prints the .deb path
+	local dir=$1 pkg=$2 ver=$3 deb
+	(cd "$dir" && apt_get download "$pkg=$ver" >download.log 2>&1) ||
+		die "apt-get download $pkg=$ver failed: $(tail -3 "$dir/download.log")"
+	deb=$(ls "$dir/${pkg}_"*.deb 2>/dev/null | head -1)
+	[[ -f $deb ]] || die "apt-get download $pkg=$ver produced no .deb"
+	echo "$deb"
+}
+
+# ---------------------------------------------------------------------------------------------
+# kernels
+# ---------------------------------------------------------------------------------------------
+
+# Decompress the kernel image inside a bzImage (like linux/scripts/extract-vmlinux): try every
+# occurrence of each compressor's magic until the output is an ELF file.
+extract_vmlinux() { # VMLINUZ OUT
+	local img=$1 out=$2 spec magic tool off
+	for spec in 'xz:\xFD7zXZ\x00' 'zstd:\x28\xB5\x2F\xFD' 'gzip:\x1F\x8B\x08' 'lz4:\x02\x21\x4C\x18' \
+		'lzma:\x5D\x00\x00\x00' 'bzip2:BZh' 'lzop:\x89\x4C\x5A\x4F'; do
+		tool=${spec%%:*}
+		magic=${spec#*:}
+		command -v "$tool" >/dev/null 2>&1 || continue
+		for off in $(LC_ALL=C grep -obUaP "$magic" "$img" 2>/dev/null | cut -d: -f1 | head -20); do
+			case $tool in
+			lzma) tail -c "+$((off + 1))" "$img" | xz -F lzma -dc >"$out" 2>/dev/null || true ;;
+			*) tail -c "+$((off + 1))" "$img" | "$tool" -dc >"$out" 2>/dev/null || true ;;
+			esac
+			if [[ $(head -c 4 "$out" | od -An -tx1 | tr -d ' \n') == 7f454c46 ]]; then
+				log "  vmlinux: $tool payload at offset $off of $(basename "$img")"
+				return 0
+			fi
+		done
+	done
+	rm -f "$out"
+	return 1
+}
+
+module_name() { # PATH -> module name (basename without .ko[.xz|.zst|.gz], '-' -> '_')
+	local n=${1##*/}
+	n=${n%.xz}
+	n=${n%.zst}
+	n=${n%.gz}
+	n=${n%.ko}
+	echo "${n//-/_}"
+}
+
+decompress_module() { # SRC DST(.ko)
+	case $1 in
+	*.ko.xz) xz -dc "$1" >"$2" ;;
+	*.ko.zst) zstd -q -dc "$1" >"$2" ;;
+	*.ko.gz) gzip -dc "$1" >"$2" ;;
+	*.ko) cp "$1" "$2" ;;
+	*) die "unknown module file type: $1" ;;
+	esac
+}
+
+module_depends() { # PLAIN.ko -> comma-separated dependency names
+	local tmp
+	tmp=$(mktemp)
+	objcopy -O binary --only-section=.modinfo "$1" "$tmp" 2>/dev/null || true
+	tr '\0' '\n' <"$tmp" | sed -n 's/^depends=//p' | head -1
+	rm -f "$tmp"
+}
+
+build_kernel() { # SUITE
+	local suite=$1 out="$FIXTURES_DIR/kernels/$1" t0=$SECONDS
+	local stage="$FIXTURES_DIR/kernels/.$1.staging" pkg ver deb dbgdeb release vmlinuz root
+	need xz:xz-utils zstd:zstd gzip:gzip readelf:binutils objcopy:binutils flock:util-linux
+	rm -rf "$stage"
+	mkdir -p "$stage/dl" "$stage/root" "$stage/out/modules"
+	CLEANUP_PATHS+=("$stage")
+	root=$stage/root
+
+	setup_apt "$suite"
+	local resolved
+	resolved=$(resolve_image_package "$suite")
+	read -r pkg ver <<<"$resolved"
+	log "$suite: linux-image-amd64 -> $pkg $ver"
+
+	deb=$(download "$stage/dl" "$pkg" "$ver")
+	dpkg-deb -x "$deb" "$root" || die "dpkg-deb -x $deb failed"
+	vmlinuz=$(ls "$root"/boot/vmlinuz-* 2>/dev/null | head -1)
+	[[ -f $vmlinuz ]] || die "$pkg $ver contains no /boot/vmlinuz-*; contents: $(dpkg-deb -c "$deb" | head -20)"
+	release=${vmlinuz##*/vmlinuz-}
+	local pkgs_used=("$pkg=$ver")
+
+	# Modules: in the image package, else in a linux-modules-* package it depends on.
+	local moddir=""
+	for moddir in "$root/lib/modules/$release" "$root/usr/lib/modules/$release"; do
+		[[ -d $moddir/kernel ]] && break
+	done
+	if [[ ! -d $moddir/kernel ]]; then
+		local mdep mdeb
+		for mdep in $(apt_cache show "$pkg=$ver" | sed -n 's/^\(Pre-\)\?Depends: //p' | tr ',' '\n' |
+			sed -E 's/^ +//; s/ .*//' | grep -E '^linux-modules-' || true); do
+			log "$suite: modules are in $mdep"
+			mdeb=$(download "$stage/dl" "$mdep" "$ver")
+			dpkg-deb -x "$mdeb" "$root" || die "dpkg-deb -x $mdep failed"
+			pkgs_used+=("$mdep=$ver")
+		done
+		for moddir in "$root/lib/modules/$release" "$root/usr/lib/modules/$release"; do
+			[[ -d $moddir/kernel ]] && break
+		done
+		[[ -d $moddir/kernel ]] || die "$suite: no modules for $release in $pkg or its linux-modules-* dependencies"
+	fi
+
+	# vmlinux
+	cp "$vmlinuz" "$stage/out/vmlinuz"
+	[[ -f $root/boot/config-$release ]] && cp "$root/boot/config-$release" "$stage/out/config"
+	extract_vmlinux "$vmlinuz" "$stage/out/vmlinux" ||
+		die "$suite: could not find a compressed ELF payload in $vmlinuz (tried xz, zstd, gzip, lz4, lzma, bzip2, lzo)"
+	readelf -SW "$stage/out/vmlinux" | grep -E '[[:space:]]\.BTF[[:space:]]' >/dev/null ||
+		die "$suite: extracted vmlinux has no .BTF section (readelf -S)"
+	LC_ALL=C grep -aq "Linux version $release " "$stage/out/vmlinux" ||
+		die "$suite: extracted vmlinux does not carry the banner 'Linux version $release'"
+
+	# System.map: Debian's image packages ship a one-line stub; the real one is in the -dbg package.
+	local smap="$root/boot/System.map-$release"
+	if [[ ! -f $smap ]] || (($(wc -l <"$smap") < 1000)); then
+		local dbg="$pkg-dbg"
+		[[ $pkg == *-unsigned ]] && dbg="${pkg%-unsigned}-dbg"
+		apt_cache show "$dbg=$ver" >/dev/null 2>&1 || dbg="linux-image-$release-dbg"
+		log "$suite: System.map in the package is a stub; fetching it from $dbg $ver (large download)"
+		dbgdeb=$(download "$stage/dl" "$dbg" "$ver")
+		# System.map is one of the first members: stop reading the (huge) archive once it is out.
+		(dpkg-deb --fsys-tarfile "$dbgdeb" 2>/dev/null || true) |
+			tar -x -C "$root" --occurrence=1 -f - "./usr/lib/debug/boot/System.map-$release" ||
+			die "$suite: $dbg has no ./usr/lib/debug/boot/System.map-$release"
+		smap="$root/usr/lib/debug/boot/System.map-$release"
+		rm -f "$dbgdeb"
+		pkgs_used+=("$dbg=$ver")
+	fi
+	(($(wc -l <"$smap") >= 1000)) || die "$suite: System.map $smap looks like a stub"
+	cp "$smap" "$stage/out/System.map"
+	local text_elf text_map
+	text_elf=$(readelf -SW "$stage/out/vmlinux" | awk '{for (i = 1; i < NF; i++) if ($i == ".text") {print $(i + 2); exit}}')
+	text_map=$(awk '$3 == "_text" {print $1; exit}' "$stage/out/System.map")
+	[[ -n $text_elf && $((16#$text_elf)) == $((16#${text_map:-0})) ]] ||
+		die "$suite: System.map (_text=$text_map) does not match vmlinux (.text at $text_elf)"
+
+	# Modules (with their dependencies), decompressed; trixie-style compressed originals kept too.
+	declare -A modpath=()
+	local f name
+	while IFS= read -r f; do
+		modpath[$(module_name "$f")]=$f
+	done < <(find "$moddir/kernel" -name '*.ko' -o -name '*.ko.xz' -o -name '*.ko.zst' -o -name '*.ko.gz')
+	local queue=() done_list=() deps d
+	for name in $FIXTURE_MODULES; do
+		if [[ -z ${modpath[$name]:-} ]]; then
+			if grep -qE "/${name//_/[-_]}\.ko" "$moddir/modules.builtin" 2>/dev/null; then
+				[[ " $REQUIRED_MODULES " == *" $name "* ]] && die "$suite: $name is built into $release, not a module"
+				log "$suite: $name is built into $release"
+				continue
+			fi
+			[[ " $REQUIRED_MODULES " == *" $name "* ]] && die "$suite: module $name not found in $release"
+			warn "$suite: module $name not in $release; skipped"
+			continue
+		fi
+		queue+=("$name")
+	done
+	declare -A seen=()
+	: >"$stage/out/modules/modules.dep"
+	while ((${#queue[@]})); do
+		name=${queue[0]}
+		queue=("${queue[@]:1}")
+		[[ -n ${seen[$name]:-} ]] && continue
+		seen[$name]=1
+		f=${modpath[$name]:-}
+		[[ -n $f ]] || die "$suite: dependency module $name not found"
+		decompress_module "$f" "$stage/out/modules/$name.ko"
+		[[ $f == *.ko ]] || cp "$f" "$stage/out/modules/$name.ko${f##*.ko}"
+		deps=$(module_depends "$stage/out/modules/$name.ko")
+		echo "$name: ${deps//,/ }" >>"$stage/out/modules/modules.dep"
+		for d in ${deps//,/ }; do queue+=("${d//-/_}"); done
+		done_list+=("$name")
+	done
+	[[ -f $moddir/modules.builtin ]] && cp "$moddir/modules.builtin" "$stage/out/modules/modules.builtin"
+
+	# Sanity check with the host's bpftool when present (older bpftools may not know newer BTF kinds).
+	if command -v bpftool >/dev/null 2>&1; then
+		bpftool -B "$stage/out/vmlinux" btf dump file "$stage/out/modules/qemu_fw_cfg.ko" 2>/dev/null |
+			grep -q "STRUCT 'fw_cfg_file'" ||
+			warn "$suite: host bpftool cannot read qemu_fw_cfg.ko's split BTF on top of vmlinux"
+	fi
+
+	echo "$release" >"$stage/out/release"
+	printf '%s\n' "${pkgs_used[@]}" >"$stage/out/packages"
+	printf 'layout=%s\nbuilt=%s\n' "$KERNELS_LAYOUT" "$(date -u +%FT%TZ)" >"$stage/out/.complete"
+
+	rm -rf "$out"
+	mv "$stage/out" "$out"
+	rm -rf "$stage"
+	log "$suite: done in $((SECONDS - t0)) s: $out (release $release; modules: ${done_list[*]})"
+}
+
+complete() { # DIR LAYOUT : is DIR a finished fixture of that layout?
+	grep -qx "layout=$2" "$1/.complete" 2>/dev/null
+}
+
+ensure_kernel() { # SUITE
+	local suite=$1 out="$FIXTURES_DIR/kernels/$1"
+	complete "$out" "$KERNELS_LAYOUT" && return 0
+	lock "kernels-$suite"
+	if ! complete "$out" "$KERNELS_LAYOUT"; then
+		build_kernel "$suite"
+	else
+		log "$suite: built meanwhile by another run ($out)"
+	fi
+	unlock "kernels-$suite"
+}
+
+cmd_kernels() {
+	local suites=("$@") s
+	((${#suites[@]})) || suites=("${ALL_SUITES[@]}")
+	for s in "${suites[@]}"; do
+		check_suite "$s"
+		if complete "$FIXTURES_DIR/kernels/$s" "$KERNELS_LAYOUT"; then
+			log "$s: up to date ($FIXTURES_DIR/kernels/$s, release $(cat "$FIXTURES_DIR/kernels/$s/release"))"
+		else
+			ensure_kernel "$s"
+		fi
+	done
+}
+
+check_suite() {
+	[[ $1 =~ ^[a-z]+$ ]] || die "bad suite name '$1'"
+}
+
+# ---------------------------------------------------------------------------------------------
+# vmcores
+# ---------------------------------------------------------------------------------------------
+QEMU_PID=""
+kill_qemu() {
+	if [[ -n $QEMU_PID ]] && kill -0 "$QEMU_PID" 2>/dev/null; then
+		kill "$QEMU_PID" 2>/dev/null || true
+		sleep 1
+		kill -9 "$QEMU_PID" 2>/dev/null || true
+	fi
+	QEMU_PID=""
+}
+
+# Module names in dependency order (dependencies first) for NAME..., from a `name: deps` file.
+module_load_order() { # MODULES_DEP NAME...
+	local depfile=$1 name
+	shift
+	declare -A placed=()
+	_place() {
+		local n=$1 d
+		[[ -n ${placed[$n]:-} ]] && return 0
+		placed[$n]=1
+		for d in $(sed -n "s/^$n: *//p" "$depfile"); do _place "$d"; done
+		echo "$n"
+	}
+	for name in "$@"; do
+		grep -q "^$name:" "$depfile" && _place "$name"
+	done
+	return 0
+}
+
+static_busybox() { # prints the path of a statically linked busybox, installing busybox-static if needed
+	local b
+	for b in /bin/busybox /usr/bin/busybox; do
+		if [[ -x $b ]] && ! readelf -lW "$b" 2>/dev/null | grep INTERP >/dev/null; then
+			echo "$b"
+			return
+		fi
+	done
+	apt_install busybox-static
+	for b in /bin/busybox /usr/bin/busybox; do
+		[[ -x $b ]] && ! readelf -lW "$b" | grep INTERP >/dev/null && { echo "$b"; return; }
+	done
+	die "no statically linked busybox after installing busybox-static"
+}
+
+build_vmcore() { # SUITE MEM_MiB NAME
+	local suite=$1 mem=$2 name=$3 t0=$SECONDS
+	local kdir="$FIXTURES_DIR/kernels/$suite" out="$FIXTURES_DIR/vmcores/$name"
+	local stage="$FIXTURES_DIR/vmcores/.$name.staging" release busybox
+	need qemu-system-x86_64:qemu-system-x86 cpio:cpio gzip:gzip gcc:gcc mkfs.ext4:e2fsprogs \
+		makedumpfile:makedumpfile python3:python3 strings:binutils readelf:binutils
+	apt_install libc6-dev
+	busybox=$(static_busybox)
+	release=$(cat "$kdir/release")
+	rm -rf "$stage"
+	mkdir -p "$stage/out" "$stage/initrd/bin" "$stage/initrd/etc" "$stage/initrd/modules" "$stage/disk/data"
+	CLEANUP_PATHS+=("$stage")
+
+	# Workload sizes scale with the guest memory (768 MiB: 96 anon, 48 zero, 64 clean cache, 16 shmem, 8 dirty).
+	local anon=$((mem / 8)) zero=$((mem / 16)) cache=$((mem / 12)) shmem=$((mem / 48)) dirty=$((mem / 96))
+	log "$name: guest $mem MiB: anon $anon MiB, zero $zero MiB, page cache $cache MiB (+$dirty dirty), shmem $shmem MiB"
+
+	# initramfs: static busybox, /init, the workload, the modules (decompressed) in load order
+	local root=$stage/initrd m order
+	cp "$busybox" "$root/bin/busybox"
+	ln -s busybox "$root/bin/sh"
+	install -m 0755 "$SCRIPT_DIR/guest-init.sh" "$root/init"
+	printf 'ANON_MB=%s\nZERO_MB=%s\nSHMEM_MB=%s\nDIRTY_MB=%s\n' "$anon" "$zero" "$shmem" "$dirty" >"$root/etc/workload.conf"
+	gcc -static -O2 -Wall -o "$root/bin/workload" "$SCRIPT_DIR/workload.c" || die "gcc -static workload.c failed (libc6-dev?)"
+	order=$(module_load_order "$kdir/modules/modules.dep" qemu_fw_cfg virtio_pci virtio_blk crc32c_generic ext4)
+	grep -qx qemu_fw_cfg <<<"$order" || die "$suite: qemu_fw_cfg.ko missing from $kdir/modules"
+	for m in $order; do cp "$kdir/modules/$m.ko" "$root/modules/"; done
+	echo "$order" >"$root/modules/load-order"
+	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -9n) >"$stage/initramfs.cpio.gz" ||
+		die "building the initramfs failed"
+
+	# ext4 disk whose files the guest reads into the page cache
+	head -c "$((cache * 1024 * 1024))" /dev/urandom >"$stage/disk/data/cache.bin"
+	cp "$kdir/config" "$stage/disk/data/config.txt"
+	mkfs.ext4 -q -F -O ^metadata_csum -L ktype -d "$stage/disk" "$stage/disk.img" "$((cache + dirty + 64))M" >/dev/null ||
+		die "mkfs.ext4 -d failed"
+	rm -rf "$stage/disk"
+
+	# boot
+	local qdir accel=${QEMU_ACCEL:-tcg} tq=$SECONDS
+	qdir=$(mktemp -d /tmp/ktype-qemu.XXXXXX) # short path for the unix socket
+	CLEANUP_PATHS+=("$qdir")
+	local cmdline="console=ttyS0 panic=1"
+	qemu-system-x86_64 -accel "$accel" -machine pc -cpu qemu64 -m "$mem" -smp 1 \
+		-nodefaults -display none -no-reboot \
+		-kernel "$kdir/vmlinuz" -initrd "$stage/initramfs.cpio.gz" -append "$cmdline" \
+		-device vmcoreinfo \
+		-drive "file=$stage/disk.img,format=raw,if=virtio" \
+		-serial "file:$stage/out/console.log" -monitor none \
+		-qmp "unix:$qdir/qmp.sock,server=on,wait=off" \
+		>"$stage/qemu.log" 2>&1 &
+	QEMU_PID=$!
+	log "$name: qemu started (pid $QEMU_PID, accel $accel); waiting for the workload"
+	if ! python3 "$SCRIPT_DIR/qmp_dump.py" --socket "$qdir/qmp.sock" --serial "$stage/out/console.log" \
+		--qemu-pid "$QEMU_PID" --boot-timeout 300 --dump-timeout 600 \
+		--formats-out "$stage/formats" \
+		--dump "elf:$stage/out/vmcore.elf" --dump "kdump-zlib:$stage/out/vmcore.kdump-zlib.flat" \
+		--quit 2>&1 | tee "$stage/qmp.log" >&2; then
+		kill_qemu
+		die "$name: qemu/QMP failed; qemu said: $(tail -5 "$stage/qemu.log"); console tail: $(tail -5 "$stage/out/console.log" 2>/dev/null)"
+	fi
+	local _
+	for _ in $(seq 1 30); do kill -0 "$QEMU_PID" 2>/dev/null || break; sleep 1; done
+	kill_qemu
+	local qemu_s=$((SECONDS - tq))
+	grep -q '^ktype-init: .*\(FAILED\|WARNING\)' "$stage/out/console.log" &&
+		warn "$name: guest reported: $(grep '^ktype-init: .*\(FAILED\|WARNING\)' "$stage/out/console.log")"
+
+	# checks on the ELF dump
+	local osrel
+	osrel=$(strings -n 10 "$stage/out/vmcore.elf" | grep -m1 '^OSRELEASE=' || true)
+	[[ $osrel == "OSRELEASE=$release" ]] ||
+		die "$name: vmcore.elf has no VMCOREINFO note with OSRELEASE=$release (found '${osrel}'); was qemu_fw_cfg loaded?"
+
+	# qemu (< 8.2) writes kdump formats in makedumpfile's *flattened* stream format; `makedumpfile -R`
+	# reassembles it into an ordinary kdump-compressed file (signature "KDUMP   ").
+	makedumpfile -R "$stage/out/vmcore.kdump-zlib" <"$stage/out/vmcore.kdump-zlib.flat" >"$stage/makedumpfile-R.log" 2>&1 ||
+		die "$name: makedumpfile -R (reassemble qemu's flattened kdump-zlib) failed: $(tail -5 "$stage/makedumpfile-R.log")"
+	[[ $(head -c 8 "$stage/out/vmcore.kdump-zlib") == "KDUMP   " ]] || die "$name: reassembled vmcore.kdump-zlib lacks the KDUMP signature"
+
+	# kdump-lzo via makedumpfile from a normalised copy of qemu's ELF
+	python3 "$SCRIPT_DIR/normalize_elf.py" "$stage/out/vmcore.elf" "$stage/normalized.elf" >&2 ||
+		die "$name: normalize_elf.py failed"
+	makedumpfile --dump-dmesg "$stage/normalized.elf" "$stage/out/dmesg.txt" >"$stage/makedumpfile-dmesg.log" 2>&1 ||
+		die "$name: makedumpfile --dump-dmesg failed: $(tail -5 "$stage/makedumpfile-dmesg.log")"
+	grep -q "Linux version $release" "$stage/out/dmesg.txt" ||
+		die "$name: makedumpfile --dump-dmesg output lacks 'Linux version $release'"
+	makedumpfile -l -d 0 "$stage/normalized.elf" "$stage/out/vmcore.kdump-lzo" >"$stage/makedumpfile.log" 2>&1 ||
+		die "$name: makedumpfile -l -d 0 failed: $(tail -5 "$stage/makedumpfile.log")"
+	rm -f "$stage/normalized.elf" "$stage/disk.img"
+
+	# qemu 7.2 parses VMCOREINFO's decimal NUMBER(phys_base) as hex for the kdump sub-header, so its
+	# kdump-zlib carries a wrong phys_base whenever KASLR moved the kernel. The fixture keeps qemu's
+	# value; check that the file is otherwise readable by makedumpfile with the phys_base corrected.
+	local phys_base hdr_phys_base
+	phys_base=$(strings -n 10 "$stage/out/vmcore.elf" | sed -n 's/^NUMBER(phys_base)=//p' | head -1)
+	[[ $phys_base =~ ^-?[0-9]+$ ]] || die "$name: no decimal NUMBER(phys_base) in VMCOREINFO"
+	hdr_phys_base=$(kdump_phys_base "$stage/out/vmcore.kdump-zlib")
+	cp "$stage/out/vmcore.kdump-zlib" "$stage/fixed.kdump"
+	kdump_phys_base "$stage/fixed.kdump" "$phys_base" >/dev/null
+	makedumpfile --dump-dmesg "$stage/fixed.kdump" "$stage/dmesg-zlib.txt" >"$stage/makedumpfile-dmesg-zlib.log" 2>&1 ||
+		die "$name: makedumpfile cannot read the kdump-zlib dump even with phys_base fixed: $(tail -5 "$stage/makedumpfile-dmesg-zlib.log")"
+	cmp -s "$stage/dmesg-zlib.txt" "$stage/out/dmesg.txt" || die "$name: dmesg from kdump-zlib differs from dmesg from the ELF dump"
+	rm -f "$stage/fixed.kdump"
+	chmod 0644 "$stage/out"/*
+
+	cp "$stage/initramfs.cpio.gz" "$stage/out/"
+	{
+		echo "suite=$suite"
+		echo "release=$release"
+		echo "mem_mib=$mem"
+		echo "accel=$accel"
+		echo "cmdline=$cmdline"
+		echo "vmcoreinfo_phys_base=$(printf '%#x' "$phys_base")"
+		echo "kdump_zlib_header_phys_base=$hdr_phys_base"
+		echo "vmcoreinfo_kerneloffset=$(strings -n 10 "$stage/out/vmcore.elf" | sed -n 's/^KERNELOFFSET=//p' | head -1)"
+		echo "qemu=$(qemu-system-x86_64 --version | head -1)"
+		echo "qemu_dump_formats=$(tr '\n' ' ' <"$stage/formats" | sed 's/ $//')"
+		echo "makedumpfile=$(makedumpfile -v 2>&1 | head -1)"
+		echo "workload_mib=anon:$anon zero:$zero cache:$cache dirty:$dirty shmem:$shmem"
+		echo "guest_ready_s=$(sed -n 's/.*guest ready .* after \([0-9.]*\)s.*/\1/p' "$stage/qmp.log")"
+		echo "qemu_total_s=$qemu_s"
+		echo "build_total_s=$((SECONDS - t0))"
+	} >"$stage/out/info"
+	printf 'layout=%s\nbuilt=%s\n' "$VMCORES_LAYOUT" "$(date -u +%FT%TZ)" >"$stage/out/.complete"
+	rm -rf "$out"
+	mv "$stage/out" "$out"
+	rm -rf "$stage"
+	log "$name: done in $((SECONDS - t0)) s: $out"
+	ls -l "$out" >&2
+}
+
+vmcore_current() { # NAME SUITE : complete, and made from the kernel now in kernels/<suite>
+	local dir="$FIXTURES_DIR/vmcores/$1"
+	complete "$dir" "$VMCORES_LAYOUT" &&
+		grep -qxF "release=$(cat "$FIXTURES_DIR/kernels/$2/release")" "$dir/info" 2>/dev/null
+}
+
+# Prints (or, with VALUE, sets) phys_base in the kdump sub-header of a kdump-compressed file.
+kdump_phys_base() { # FILE [VALUE]
+	python3 - "$@" <<'PY'
+import struct, sys
+path, value = sys.argv[1], sys.argv[2:]
+with open(path, "r+b" if value else "rb") as f:
+    hdr = f.read(464)
+    if hdr[:8] != b"KDUMP   ":
+        sys.exit(f"{path}: not a kdump-compressed file")
+    block_size = struct.unpack_from("<i", hdr, 428)[0]  # struct disk_dump_header.block_size
+    f.seek(block_size)  # struct kdump_sub_header starts one block in; phys_base is its first field
+    old = struct.unpack("<Q", f.read(8))[0]
+    if value:
+        f.seek(block_size)
+        f.write(struct.pack("<q", int(value[0], 0)))
+    print(f"{old:#x}")
+PY
+}
+
+cmd_vmcores() {
+	local mem=$DEFAULT_MEM suites=() s name
+	while (($#)); do
+		case $1 in
+		--mem)
+			if ! [[ ${2:-} =~ ^[0-9]+$ ]] || ((10#$2 < 128)); then die "--mem needs a size in MiB (>= 128)"; fi
+			mem=$((10#$2))
+			shift 2
+			;;
+		--mem=*)
+			set -- --mem "${1#--mem=}" "${@:2}"
+			;;
+		-*) die "unknown option $1 (see --help)" ;;
+		*)
+			check_suite "$1"
+			suites+=("$1")
+			shift
+			;;
+		esac
+	done
+	((${#suites[@]})) || suites=("${ALL_SUITES[@]}")
+	for s in "${suites[@]}"; do
+		name=$s
+		((mem == DEFAULT_MEM)) || name=$s-$mem
+		ensure_kernel "$s"
+		if vmcore_current "$name" "$s"; then
+			log "$name: up to date ($FIXTURES_DIR/vmcores/$name)"
+			continue
+		fi
+		lock "vmcores-$name"
+		if vmcore_current "$name" "$s"; then
+			log "$name: built meanwhile by another run"
+		else
+			build_vmcore "$s" "$mem" "$name"
+		fi
+		unlock "vmcores-$name"
+	done
+}
+
+# ---------------------------------------------------------------------------------------------
+# main
+# ---------------------------------------------------------------------------------------------
+main() {
+	(($#)) || {
+		usage
+		exit 2
+	}
+	local cmd=$1
+	shift
+	case $cmd in
+	tools) cmd_tools "$@" ;;
+	kernels) cmd_kernels "$@" ;;
+	vmcores) cmd_vmcores "$@" ;;
+	-h | --help | help) usage ;;
+	*)
+		usage
+		die "unknown command '$cmd'"
+		;;
+	esac
+}
+
+main "$@"

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The project's whole test suite, from a fresh Debian machine:
+# installs the tools, builds the real-kernel fixtures, then runs every check.
+#
+#   scripts/test.sh
+set -euo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO"
+step() { printf '\n== %s (%s)\n' "$*" "$(date +%T)"; }
+
+step "tools and fixtures"
+bash scripts/fixtures.sh tools
+bash scripts/fixtures.sh kernels
+
+step "format and lints"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "tests"
+cargo test --workspace --locked 2>&1 | tee target/test-output.txt
+# One closing line for the whole suite, counted from cargo's per-binary lines.
+awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "\nsuite: %d passed, %d failed, %d skipped\n", p, f, i }' target/test-output.txt
