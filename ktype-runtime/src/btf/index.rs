@@ -15,7 +15,7 @@ fn hash_name(name: &[u8]) -> u64 {
 /// Whether a kind is indexed with the declarations (functions, variables,
 /// sections, tags) rather than with the data types. Kernels have far more
 /// functions than types, so the two indexes are built separately, on demand.
-fn is_decl(kind: u32) -> bool {
+pub(crate) fn is_decl(kind: u32) -> bool {
     matches!(
         Kind::from_raw(kind as u8),
         Kind::Func | Kind::Var | Kind::Datasec | Kind::DeclTag
@@ -34,12 +34,15 @@ impl NameIndex {
         let strs = &b[btf.strs.clone()];
         let types = &b[btf.types.clone()];
         let start = btf.start_id;
-        let wanted = btf.named.iter().filter(|(_, info)| is_decl((info >> 24) & 0x7f) == decls);
-        let mut table = HashTable::with_capacity(btf.named.len() / if decls { 1 } else { 3 });
-        for &(id, _) in wanted {
+        let wanted = &btf.named[usize::from(decls)];
+        let mut table = HashTable::with_capacity(wanted.len());
+        for &id in wanted {
             let rel = btf.type_offs[(id - start) as usize] as usize;
             let name_off = rd32(types, rel, btf.big_endian);
-            let name = match name_off.checked_sub(btf.start_str).and_then(|o| strs.get(o as usize..)) {
+            let name = match name_off
+                .checked_sub(btf.start_str)
+                .and_then(|o| strs.get(o as usize..))
+            {
                 Some(tail) => &tail[..tail.iter().position(|&c| c == 0).unwrap_or(tail.len())],
                 None => btf.str_at(name_off).as_bytes(),
             };

@@ -47,8 +47,6 @@ use std::sync::{Arc, OnceLock};
 
 /// Size of the fixed `struct btf_type` header of every record.
 const TYPE_HEADER: usize = 12;
-/// Largest type count the kernel allows.
-const MAX_TYPES: u32 = 0x7fff_ffff;
 
 /// Reads a u32 of the blob's byte order at `off` (callers pass validated offsets).
 #[inline(always)]
@@ -79,8 +77,8 @@ pub struct Btf {
     layouts: Vec<(u8, u8)>,
     /// Offset of each own type record, relative to the type section.
     type_offs: Vec<u32>,
-    /// `(id, info word)` of every named own type, for building name indexes.
-    named: Vec<(u32, u32)>,
+    /// Ids of named own types, `[data types, declarations]`, for the name indexes.
+    named: [Vec<u32>; 2],
     base: Option<Arc<Btf>>,
     /// Id of the first own type (1 for base BTF).
     start_id: u32,
@@ -124,7 +122,7 @@ impl Btf {
             strs: hdr.strs.clone(),
             layouts: Vec::new(),
             type_offs: Vec::new(),
-            named: Vec::new(),
+            named: [Vec::new(), Vec::new()],
             start_id,
             start_str,
             base,
@@ -252,7 +250,11 @@ impl Btf {
     /// types are noted for the name indexes on the way.
     fn walk_types(&mut self) -> Result<()> {
         let shapes = self.record_shapes();
-        let walked = if self.big_endian { self.walk::<true>(&shapes) } else { self.walk::<false>(&shapes) };
+        let walked = if self.big_endian {
+            self.walk::<true>(&shapes)
+        } else {
+            self.walk::<false>(&shapes)
+        };
         let (offs, named) = walked.map_err(|(abs, what)| self.corrupt(abs, what))?;
         self.type_offs = offs;
         self.named = named;
@@ -261,50 +263,63 @@ impl Btf {
 
     /// The walk itself, compiled once per byte order.
     #[allow(clippy::type_complexity)]
-    fn walk<const BE: bool>(&self, shapes: &[Option<(u32, u32)>; 128]) -> std::result::Result<(Vec<u32>, Vec<(u32, u32)>), (usize, String)> {
-        let rd = |b: &[u8], o: usize| -> u32 {
-            let a = [b[o], b[o + 1], b[o + 2], b[o + 3]];
+    fn walk<const BE: bool>(
+        &self,
+        shapes: &[Option<(u32, u32)>; 128],
+    ) -> std::result::Result<(Vec<u32>, [Vec<u32>; 2]), (usize, String)> {
+        let word = |w: [u8; 4]| {
             if BE {
-                u32::from_be_bytes(a)
+                u32::from_be_bytes(w)
             } else {
-                u32::from_le_bytes(a)
+                u32::from_le_bytes(w)
             }
         };
+        // (info_sz, elem_sz) packed per kind; u32::MAX marks a kind we cannot skip.
+        let mut packed = [u32::MAX; 128];
+        for (p, s) in packed.iter_mut().zip(shapes) {
+            if let Some((i, e)) = s {
+                *p = i | e << 16;
+            }
+        }
         let types = &self.bytes()[self.types.clone()];
         let len = types.len();
         let str_end = self.str_end();
+        // Type ids cannot overflow: the section length is a u32 and a record is >= 12 bytes.
         let mut offs: Vec<u32> = Vec::with_capacity(len / 20);
-        let mut named: Vec<(u32, u32)> = Vec::with_capacity(len / 40);
+        let mut named: [Vec<u32>; 2] =
+            [Vec::with_capacity(len / 200), Vec::with_capacity(len / 30)];
+        let class: [usize; 128] = std::array::from_fn(|k| usize::from(index::is_decl(k as u32)));
         let mut off = 0usize;
         let mut id = self.start_id;
-        while off < len {
-            let abs = self.types.start + off;
-            if len - off < TYPE_HEADER {
-                return Err((abs, format!("type id {id} is truncated ({} bytes left)", len - off)));
-            }
-            if id >= MAX_TYPES {
-                return Err((abs, "more types than BTF allows".into()));
-            }
-            let name_off = rd(types, off);
-            let info = rd(types, off + 4);
-            let k = ((info >> 24) & 0x7f) as usize;
+        while let Some(rec) = types.get(off..off + TYPE_HEADER) {
+            let name_off = word([rec[0], rec[1], rec[2], rec[3]]);
+            let info = word([rec[4], rec[5], rec[6], rec[7]]);
+            let shape = packed[((info >> 24) & 0x7f) as usize];
             let vlen = (info & 0x00ff_ffff) as usize;
-            let Some((info_sz, elem_sz)) = shapes[k] else {
-                return Err((abs, format!("type id {id}: {} and no layout section to skip it", Kind::from_raw(k as u8))));
-            };
-            if name_off != 0 {
-                if name_off >= str_end {
-                    return Err((abs, format!("type id {id}: name offset {name_off:#x} is past the string section")));
-                }
-                named.push((id, info));
+            let extra = (shape & 0xffff) as usize + vlen * (shape >> 16) as usize;
+            if shape == u32::MAX || name_off >= str_end || extra > len - off - TYPE_HEADER {
+                let kind = Kind::from_raw(((info >> 24) & 0x7f) as u8);
+                let what = if shape == u32::MAX {
+                    format!("type id {id}: {kind} and no layout section to skip it")
+                } else if name_off >= str_end {
+                    format!("type id {id}: name offset {name_off:#x} is past the string section")
+                } else {
+                    format!("type id {id} ({kind}, vlen {vlen}) runs past the type section")
+                };
+                return Err((self.types.start + off, what));
             }
-            let extra = info_sz as usize + vlen * elem_sz as usize;
-            if extra > len - off - TYPE_HEADER {
-                return Err((abs, format!("type id {id} ({}, vlen {vlen}) runs past the type section", Kind::from_raw(k as u8))));
+            if name_off != 0 {
+                named[class[((info >> 24) & 0x7f) as usize]].push(id);
             }
             offs.push(off as u32);
             off += TYPE_HEADER + extra;
             id += 1;
+        }
+        if off < len {
+            return Err((
+                self.types.start + off,
+                format!("type id {id} is truncated ({} bytes left)", len - off),
+            ));
         }
         Ok((offs, named))
     }

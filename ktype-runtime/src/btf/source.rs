@@ -49,7 +49,11 @@ fn load(path: &Path) -> Result<Storage> {
     // read-only inputs, as every mmap-based reader does.
     #[allow(unsafe_code)]
     // A private read-only map: sysfs BTF files (kernel 6.16+) refuse shared ones.
-    match unsafe { memmap2::MmapOptions::new().populate().map_copy_read_only(&file) } {
+    match unsafe {
+        memmap2::MmapOptions::new()
+            .populate()
+            .map_copy_read_only(&file)
+    } {
         Ok(map) => Ok(Storage::Mapped(map)),
         // sysfs files (/sys/kernel/btf/*) can be mapped only on newer kernels: read them.
         Err(_) => std::fs::read(path).map(Storage::Owned).map_err(io),
