@@ -87,7 +87,7 @@ impl Header {
         };
         let types = section("type", 8)?;
         let strs = section("string", 16)?;
-        if (types.start - hdr_len) % 4 != 0 {
+        if !(types.start - hdr_len).is_multiple_of(4) {
             return Err(err(8, "type section is not 4-byte aligned".into()));
         }
         if overlaps(&types, &strs) {

@@ -9,7 +9,7 @@ use std::fmt;
 use std::hash::BuildHasher;
 
 fn hash_name(name: &[u8]) -> u64 {
-    foldhash::fast::FixedState::with_seed(0x6b74_7970_65).hash_one(name)
+    foldhash::fast::FixedState::with_seed(0x006b_7479_7065).hash_one(name)
 }
 
 /// Whether a kind is indexed with the declarations (functions, variables,

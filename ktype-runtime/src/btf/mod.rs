@@ -408,10 +408,8 @@ impl Btf {
                         ));
                     }
                 }
-                Kind::Array => {
-                    if w(0) >= next || w(1) >= next {
-                        bad = Some(format!("array refers to type ids {} and {}", w(0), w(1)));
-                    }
+                Kind::Array if w(0) >= next || w(1) >= next => {
+                    bad = Some(format!("array refers to type ids {} and {}", w(0), w(1)));
                 }
                 _ => {}
             }

@@ -66,7 +66,8 @@ impl StructDesc {
     pub fn try_size(&self) -> Result<usize, NotResolved> {
         match self.size.get() {
             Ok(Some(s)) => Ok(s as usize),
-            _ => Err(self.not_resolved(None)),
+            Ok(None) => Err(NotResolved { absent: true, ..self.not_resolved(None) }),
+            Err(()) => Err(self.not_resolved(None)),
         }
     }
 
@@ -90,7 +91,7 @@ impl StructDesc {
             Some(f) => format!("{}.{}", self.display_name(), f),
             None => self.display_name(),
         };
-        NotResolved { what }
+        NotResolved { what, absent: false }
     }
 
     /// Forgets every resolved value of this struct.
@@ -145,9 +146,7 @@ impl EnumDesc {
     #[inline]
     pub fn variant_value(&self, index: usize) -> Result<Option<u64>, NotResolved> {
         let v = &self.variants[index];
-        v.value.get().map_err(|()| NotResolved {
-            what: format!("{}::{}", self.display_name(), v.rust_name),
-        })
+        v.value.get().map_err(|()| NotResolved { what: format!("{}::{}", self.display_name(), v.rust_name), absent: false })
     }
 
     /// Forgets every resolved value of this enum.
@@ -194,8 +193,6 @@ impl SymbolDesc {
 
     /// `Ok(None)` when an optional symbol is absent; `Err` before resolution.
     pub fn try_address(&self) -> Result<Option<u64>, NotResolved> {
-        self.address.get().map_err(|()| NotResolved {
-            what: format!("symbol {} ({})", self.names.join("|"), self.rust_name),
-        })
+        self.address.get().map_err(|()| NotResolved { what: format!("symbol {} ({})", self.names.join("|"), self.rust_name), absent: false })
     }
 }

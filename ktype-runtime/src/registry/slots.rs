@@ -9,10 +9,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct NotResolved {
     /// What was used, e.g. `struct page (Page).flags`.
     pub what: String,
+    /// Resolution ran and found this optional item absent from the kernel.
+    pub absent: bool,
 }
 
 impl fmt::Display for NotResolved {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.absent {
+            return write!(f, "ktype binding {} is optional and absent from this kernel", self.what);
+        }
         write!(
             f,
             "ktype binding {} used before it was resolved: call ktype_runtime::resolve() \
@@ -88,7 +93,10 @@ impl FieldSlot {
     }
 
     /// `Err` before resolution; `Ok(None)` for an optional member the kernel lacks.
+    /// (The unit error is deliberate: callers turn it into a [`NotResolved`]
+    /// that names the binding, which the slot does not know.)
     #[inline]
+    #[allow(clippy::result_unit_err)]
     pub fn get(&self) -> Result<Option<FieldLayout>, ()> {
         let v = self.0.load(Ordering::Acquire);
         if v & RESOLVED == 0 {
@@ -143,6 +151,7 @@ impl ValueSlot {
 
     /// `Err` before resolution; `Ok(None)` for an optional item the kernel lacks.
     #[inline]
+    #[allow(clippy::result_unit_err)]
     pub fn get(&self) -> Result<Option<u64>, ()> {
         match self.state.load(Ordering::Acquire) {
             STATE_PRESENT => Ok(Some(self.value.load(Ordering::Relaxed))),

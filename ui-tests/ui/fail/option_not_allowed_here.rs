@@ -1,0 +1,16 @@
+use ktype_runtime::{kernel_enum, kernel_struct};
+
+// `path` is a field option, `union` a struct option, `optional` is not an enum option.
+#[kernel_struct(path = "a.b", unoin)]
+pub struct Page {
+    #[kernel(union, module = "vmlinux")]
+    pub flags: u64,
+}
+
+#[kernel_enum(optional)]
+pub enum PageFlags {
+    #[kernel(path = "x")]
+    PG_locked,
+}
+
+fn main() {}

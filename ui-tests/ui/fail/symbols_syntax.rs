@@ -1,0 +1,5 @@
+ktype_runtime::kernel_symbols! {
+    pub const INIT_TASK = "init_task";
+}
+
+fn main() {}
