@@ -88,7 +88,13 @@ pub const FIELD: Place = Place {
 
 /// `#[kernel_enum(...)]`.
 pub const ENUM: Place = Place {
-    allowed: &[Opt::Module, Opt::Name, Opt::Any, Opt::Anonymous],
+    allowed: &[
+        Opt::Module,
+        Opt::Name,
+        Opt::Any,
+        Opt::Anonymous,
+        Opt::Optional,
+    ],
     noun: "kernel_enum option",
     location: "in #[kernel_enum(...)]",
     name_kind: NameKind::TypeOrConstant,

@@ -252,6 +252,7 @@ fn generate(mut item: ItemEnum, opts: &Options, variants: &[VariantSpec]) -> Tok
     let n_variants = cfg_count(variants.iter().map(|v| &v.cfgs));
     let value = Ident::new("value", Span::mixed_site());
     let err = Ident::new("err", Span::mixed_site());
+    let enum_optional = opts.optional.is_some();
     let declared_at = quote_spanned!(ident.span()=>
         ::core::concat!(::core::file!(), ":", ::core::line!())
     );
@@ -296,6 +297,7 @@ fn generate(mut item: ItemEnum, opts: &Options, variants: &[VariantSpec]) -> Tok
                 module: #module,
                 names: &[#(#names),*],
                 variants: &#variants_static,
+                optional: #enum_optional,
                 declared_at: #declared_at,
             };
 

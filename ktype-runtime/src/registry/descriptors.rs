@@ -66,7 +66,10 @@ impl StructDesc {
     pub fn try_size(&self) -> Result<usize, NotResolved> {
         match self.size.get() {
             Ok(Some(s)) => Ok(s as usize),
-            Ok(None) => Err(NotResolved { absent: true, ..self.not_resolved(None) }),
+            Ok(None) => Err(NotResolved {
+                absent: true,
+                ..self.not_resolved(None)
+            }),
             Err(()) => Err(self.not_resolved(None)),
         }
     }
@@ -91,7 +94,10 @@ impl StructDesc {
             Some(f) => format!("{}.{}", self.display_name(), f),
             None => self.display_name(),
         };
-        NotResolved { what, absent: false }
+        NotResolved {
+            what,
+            absent: false,
+        }
     }
 
     /// Forgets every resolved value of this struct.
@@ -115,6 +121,9 @@ pub struct EnumDesc {
     pub names: &'static [&'static str],
     /// The declared constants, in Rust declaration order.
     pub variants: &'static [VariantDesc],
+    /// Whether a kernel lacking the whole enum is acceptable (every constant
+    /// is then absent).
+    pub optional: bool,
     /// `file:line` of the declaration.
     pub declared_at: &'static str,
 }
@@ -146,7 +155,10 @@ impl EnumDesc {
     #[inline]
     pub fn variant_value(&self, index: usize) -> Result<Option<u64>, NotResolved> {
         let v = &self.variants[index];
-        v.value.get().map_err(|()| NotResolved { what: format!("{}::{}", self.display_name(), v.rust_name), absent: false })
+        v.value.get().map_err(|()| NotResolved {
+            what: format!("{}::{}", self.display_name(), v.rust_name),
+            absent: false,
+        })
     }
 
     /// Forgets every resolved value of this enum.
@@ -193,6 +205,9 @@ impl SymbolDesc {
 
     /// `Ok(None)` when an optional symbol is absent; `Err` before resolution.
     pub fn try_address(&self) -> Result<Option<u64>, NotResolved> {
-        self.address.get().map_err(|()| NotResolved { what: format!("symbol {} ({})", self.names.join("|"), self.rust_name), absent: false })
+        self.address.get().map_err(|()| NotResolved {
+            what: format!("symbol {} ({})", self.names.join("|"), self.rust_name),
+            absent: false,
+        })
     }
 }

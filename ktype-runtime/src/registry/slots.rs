@@ -16,7 +16,11 @@ pub struct NotResolved {
 impl fmt::Display for NotResolved {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.absent {
-            return write!(f, "ktype binding {} is optional and absent from this kernel", self.what);
+            return write!(
+                f,
+                "ktype binding {} is optional and absent from this kernel",
+                self.what
+            );
         }
         write!(
             f,

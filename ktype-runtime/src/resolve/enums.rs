@@ -65,6 +65,15 @@ pub(crate) fn resolve_enum(
             }
             break;
         }
+        if enum_type.is_none() && desc.optional {
+            for v in desc.variants {
+                v.value.set(None);
+            }
+            return Ok(EnumReport {
+                desc,
+                values: desc.variants.iter().map(|v| (v.rust_name, None)).collect(),
+            });
+        }
         if enum_type.is_none() {
             let names = desc
                 .names

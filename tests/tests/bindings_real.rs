@@ -1,0 +1,348 @@
+//! `#[kernel_struct]`, `#[kernel_enum]` and `kernel_symbols!` bindings
+//! resolved on real Debian kernels (6.1 and 6.12, vmlinux plus a module's
+//! split BTF) give pahole's offsets, bpftool's enum values, System.map's
+//! addresses, and read `init_task`'s real initial bytes from vmlinux.
+
+use ktype_runtime::registry::{KERNEL_ENUMS, KERNEL_STRUCTS};
+use ktype_runtime::resolve::{resolve_symbols, SystemMap};
+use ktype_runtime::{kernel_enum, kernel_struct, kernel_symbols, resolve, BtfSet, KAddr, KPtr};
+use ktype_tests::fixtures::{kernels, run_tool, Kernel};
+use ktype_tests::{bpftool, pahole};
+use object::{Object, ObjectSection};
+use std::sync::Mutex;
+
+/// `struct list_head`.
+#[kernel_struct(name = "list_head")]
+pub struct ListHead {
+    /// Next entry.
+    pub next: KPtr<ListHead>,
+    /// Previous entry.
+    pub prev: KPtr<ListHead>,
+}
+
+/// `struct page`, with the declaration style.
+#[kernel_struct(module = "vmlinux", name = "page")]
+pub struct Page {
+    pub flags: u64,
+    #[kernel(name = "_mapcount")]
+    pub mapcount: i32,
+    #[kernel(any("compound_info", "compound_head"))]
+    pub compound_head: u64,
+    #[kernel(optional)]
+    pub page_type: u32,
+    #[kernel(path = "_refcount.counter")]
+    pub refcount: i32,
+    pub lru: ListHead,
+    pub mapping: KAddr,
+    pub index: u64,
+    pub private: u64,
+}
+
+/// `struct mm_struct` (only used as a pointee).
+#[kernel_struct]
+pub struct MmStruct {
+    #[kernel(path = "mm_count.counter")]
+    pub mm_count: i32,
+}
+
+/// `struct task_struct`.
+#[kernel_struct]
+pub struct TaskStruct {
+    pub comm: [u8; 16],
+    pub pid: i32,
+    pub tgid: i32,
+    pub tasks: ListHead,
+    pub mm: KPtr<MmStruct>,
+    pub sched_reset_on_fork: u32,
+    #[kernel(path = "se.vruntime")]
+    pub vruntime: u64,
+    #[kernel(any("__state", "state"))]
+    pub state: u32,
+    #[kernel(optional)]
+    pub ktype_no_such_member: u64,
+}
+
+/// A module's struct, from `qemu_fw_cfg`'s split BTF.
+#[kernel_struct(module = "qemu_fw_cfg")]
+pub struct FwCfgSysfsEntry {
+    pub size: u32,
+    pub select: u16,
+    pub name: [u8; 56],
+    pub list: ListHead,
+}
+
+/// `enum pageflags`.
+#[kernel_enum(name = "pageflags")]
+pub enum PageFlags {
+    PG_locked,
+    PG_referenced,
+    PG_uptodate,
+    PG_dirty,
+    PG_lru,
+    PG_head,
+    PG_slab,
+    PG_private,
+    PG_reserved,
+    PG_swapbacked,
+    #[kernel(optional)]
+    PG_hwpoison,
+}
+
+/// `enum pagetype`: 6.12 has it, 6.1 does not.
+#[kernel_enum(name = "pagetype", optional)]
+pub enum PageType {
+    PGTY_buddy,
+    PGTY_offline,
+    PGTY_table,
+}
+
+kernel_symbols! {
+    /// The first task.
+    pub static INIT_TASK = "init_task";
+    pub static STEXT = "_stext";
+    #[kernel(optional)]
+    pub static NO_SUCH = "ktype_no_such_symbol";
+}
+
+/// The registry is global: one kernel at a time.
+static ONE_KERNEL: Mutex<()> = Mutex::new(());
+
+fn resolve_kernel(k: &Kernel) -> BtfSet {
+    let mut set = BtfSet::open(k.vmlinux()).unwrap_or_else(|e| panic!("{e}"));
+    let ko = k
+        .module_xz("qemu_fw_cfg")
+        .unwrap_or_else(|| k.module("qemu_fw_cfg"));
+    set.open_module("qemu_fw_cfg", &ko)
+        .unwrap_or_else(|e| panic!("{e}"));
+    if let Err(e) = resolve(&set) {
+        panic!("{}: {e}", k.suite);
+    }
+    set
+}
+
+#[test]
+fn struct_offsets_equal_pahole() {
+    let _one = ONE_KERNEL.lock().unwrap_or_else(|e| e.into_inner());
+    for k in kernels() {
+        resolve_kernel(&k);
+        let out = run_tool(
+            "pahole",
+            &[
+                "-C",
+                "page,task_struct,list_head,sched_entity,mm_struct,atomic_t",
+                k.vmlinux().to_str().unwrap(),
+            ],
+        );
+        let ph = pahole::parse(&out);
+        let want = |s: &str, p: &str| {
+            pahole::offset_of(&ph, s, p)
+                .unwrap_or_else(|| panic!("pahole has no {s}.{p}"))
+                .0
+                / 8
+        };
+        assert_eq!(Page::size() as u64, ph["page"].size);
+        assert_eq!(Page::flags_offset() as u64, want("page", "flags"));
+        assert_eq!(Page::mapcount_offset() as u64, want("page", "_mapcount"));
+        assert_eq!(
+            Page::compound_head_offset() as u64,
+            want("page", "compound_head")
+        );
+        assert_eq!(
+            Page::page_type_offset().map(|o| o as u64),
+            Some(want("page", "page_type"))
+        );
+        assert_eq!(
+            Page::refcount_offset() as u64,
+            want("page", "_refcount.counter")
+        );
+        assert_eq!(Page::lru_offset() as u64, want("page", "lru"));
+        assert_eq!(Page::mapping_offset() as u64, want("page", "mapping"));
+        assert_eq!(TaskStruct::size() as u64, ph["task_struct"].size);
+        assert_eq!(
+            TaskStruct::comm_offset() as u64,
+            want("task_struct", "comm")
+        );
+        assert_eq!(
+            TaskStruct::tasks_offset() as u64,
+            want("task_struct", "tasks")
+        );
+        assert_eq!(
+            TaskStruct::vruntime_offset() as u64,
+            want("task_struct", "se.vruntime")
+        );
+        assert_eq!(
+            TaskStruct::state_offset() as u64,
+            want("task_struct", "__state")
+        );
+        assert_eq!(TaskStruct::ktype_no_such_member_offset(), None);
+        let (bit, bits) = pahole::offset_of(&ph, "task_struct", "sched_reset_on_fork")
+            .expect("bitfield in pahole");
+        let layout = TaskStruct::descriptor()
+            .field_layout(5)
+            .expect("resolved")
+            .expect("present");
+        assert_eq!(
+            (layout.bit_offset, layout.bitfield_bits as u32),
+            (bit, bits),
+            "{}: bitfield position",
+            k.suite
+        );
+        assert_eq!(
+            MmStruct::mm_count_offset() as u64,
+            want("mm_struct", "mm_count.counter")
+        );
+        eprintln!(
+            "{}: {} structs, {} enums resolved; offsets equal pahole's",
+            k.suite,
+            KERNEL_STRUCTS.len(),
+            KERNEL_ENUMS.len()
+        );
+    }
+}
+
+#[test]
+fn module_struct_offsets_equal_bpftool() {
+    let _one = ONE_KERNEL.lock().unwrap_or_else(|e| e.into_inner());
+    for k in kernels() {
+        resolve_kernel(&k);
+        let ko = k.module("qemu_fw_cfg");
+        let raw = bpftool::parse(&run_tool(
+            "bpftool",
+            &[
+                "-B",
+                k.vmlinux().to_str().unwrap(),
+                "btf",
+                "dump",
+                "file",
+                ko.to_str().unwrap(),
+                "format",
+                "raw",
+            ],
+        ));
+        let entry = raw
+            .iter()
+            .find(|t| t.kind == "STRUCT" && t.name == "fw_cfg_sysfs_entry")
+            .expect("bpftool shows the struct");
+        let bits = |m: &str| -> usize {
+            let (_, a) = entry
+                .elems
+                .iter()
+                .find(|(n, _)| n.as_deref() == Some(m))
+                .expect("member");
+            a.iter()
+                .find(|(k, _)| k == "bits_offset")
+                .expect("bits_offset")
+                .1
+                .parse::<usize>()
+                .expect("number")
+        };
+        assert_eq!(
+            FwCfgSysfsEntry::size().to_string(),
+            entry.attr("size").expect("size")
+        );
+        assert_eq!(FwCfgSysfsEntry::size_offset() * 8, bits("size"));
+        assert_eq!(FwCfgSysfsEntry::select_offset() * 8, bits("select"));
+        assert_eq!(FwCfgSysfsEntry::name_offset() * 8, bits("name"));
+        assert_eq!(FwCfgSysfsEntry::list_offset() * 8, bits("list"));
+    }
+}
+
+#[test]
+fn enum_values_equal_bpftool() {
+    let _one = ONE_KERNEL.lock().unwrap_or_else(|e| e.into_inner());
+    for k in kernels() {
+        resolve_kernel(&k);
+        let raw = bpftool::parse(&run_tool(
+            "bpftool",
+            &[
+                "btf",
+                "dump",
+                "file",
+                k.vmlinux().to_str().unwrap(),
+                "format",
+                "raw",
+            ],
+        ));
+        let value = |e: &str, c: &str| -> Option<u64> {
+            let t = raw
+                .iter()
+                .find(|t| t.kind.starts_with("ENUM") && t.name == e)?;
+            let (_, a) = t.elems.iter().find(|(n, _)| n.as_deref() == Some(c))?;
+            a[0].1.parse().ok()
+        };
+        for &v in PageFlags::ALL {
+            let name = format!("{v:?}");
+            assert_eq!(
+                v.try_value().expect("resolved"),
+                value("pageflags", &name),
+                "{}: {name}",
+                k.suite
+            );
+        }
+        assert_eq!(
+            PageFlags::PG_lru.mask(),
+            1 << value("pageflags", "PG_lru").unwrap()
+        );
+        assert_eq!(
+            PageFlags::from_value(PageFlags::PG_slab.value()),
+            Some(PageFlags::PG_slab)
+        );
+        for &v in PageType::ALL {
+            let name = format!("{v:?}");
+            assert_eq!(
+                v.try_value().expect("resolved"),
+                value("pagetype", &name),
+                "{}: {name}",
+                k.suite
+            );
+            assert_eq!(
+                v.is_present(),
+                k.suite != "bookworm",
+                "6.1 has no enum pagetype"
+            );
+        }
+    }
+}
+
+/// The file bytes of `size` bytes at link-time address `addr` in an ELF vmlinux.
+fn vmlinux_bytes(data: &[u8], addr: u64, size: usize) -> Vec<u8> {
+    let elf = object::File::parse(data).expect("vmlinux is ELF");
+    let sec = elf
+        .sections()
+        .find(|s| s.address() <= addr && addr + size as u64 <= s.address() + s.size())
+        .expect("a section holds the symbol");
+    let bytes = sec.data().expect("section data");
+    let start = (addr - sec.address()) as usize;
+    bytes[start..start + size].to_vec()
+}
+
+#[test]
+fn symbols_and_views_read_init_task_from_vmlinux() {
+    let _one = ONE_KERNEL.lock().unwrap_or_else(|e| e.into_inner());
+    for k in kernels() {
+        resolve_kernel(&k);
+        let map = SystemMap::open(k.system_map()).unwrap_or_else(|e| panic!("{e}"));
+        resolve_symbols(&map).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(NO_SUCH.try_address(), Ok(None));
+        assert!(STEXT.address() < INIT_TASK.address());
+        let data = std::fs::read(k.vmlinux()).expect("read vmlinux");
+        let bytes = vmlinux_bytes(&data, INIT_TASK.address(), TaskStruct::size());
+        let task = TaskStruct::view(&bytes).expect("view");
+        let comm = task.comm();
+        let comm = std::str::from_utf8(&comm[..comm.iter().position(|&b| b == 0).unwrap_or(16)])
+            .expect("comm is text");
+        assert_eq!(comm, "swapper", "{}: init_task.comm", k.suite);
+        assert_eq!(task.pid(), 0);
+        // LIST_HEAD_INIT(init_task.tasks): the list points at itself.
+        let tasks = INIT_TASK.address() + TaskStruct::tasks_offset() as u64;
+        assert_eq!(
+            task.tasks().next().addr,
+            tasks,
+            "{}: init_task.tasks.next",
+            k.suite
+        );
+        assert_eq!(task.tasks().prev().addr, tasks);
+        assert!(task.mm().is_null(), "kernel threads have no mm");
+        eprintln!("{}: init_task read through TaskStruct::view: comm={comm:?} pid=0 tasks self-linked at {tasks:#x}", k.suite);
+    }
+}
