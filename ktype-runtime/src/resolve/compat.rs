@@ -83,6 +83,25 @@ fn check_type(btf: &Btf, id: TypeId, shape: &Shape, depth: usize) -> Result<bool
         .skip_modifiers(id)
         .ok_or_else(|| format!("type id {id} is missing or loops (corrupt BTF)"))?;
     let what = || spelled(btf, id);
+    // A scalar may be declared over a transparent wrapper such as `atomic_t`,
+    // `refcount_t` or `pte_t`: a struct whose one member fills it from offset 0.
+    if matches!(shape, Shape::Int { .. } | Shape::Bool) && t.kind() == Kind::Struct && t.vlen() == 1
+    {
+        if let Some(m) = t.members().next() {
+            if m.bit_offset == 0
+                && m.bitfield_size == 0
+                && btf.size_of(m.type_id) == Some(t.size() as u64)
+            {
+                return check_type(btf, m.type_id, shape, depth + 1).map_err(|why| {
+                    format!(
+                        "{why} (inside {}, read as its only member `{}`)",
+                        what(),
+                        m.name
+                    )
+                });
+            }
+        }
+    }
     match *shape {
         Shape::Int { size, signed } => match t.kind() {
             Kind::Int => {
