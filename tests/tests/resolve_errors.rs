@@ -147,8 +147,11 @@ fn all_problems_are_reported_at_once() {
             "a struct with problems is not half-resolved"
         );
         assert!(Absent::try_size().expect_err("absent").absent);
-        let panic = std::panic::catch_unwind(BadTask::comm_offset)
-            .expect_err("using an unresolved binding panics");
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let panic = std::panic::catch_unwind(BadTask::comm_offset);
+        std::panic::set_hook(hook);
+        let panic = panic.expect_err("using an unresolved binding panics");
         let msg = panic.downcast_ref::<String>().cloned().unwrap_or_default();
         assert!(
             msg.contains("BadTask") && msg.contains("comm") && msg.contains("resolve"),
