@@ -142,7 +142,12 @@ fn compare(btf: &Btf, structs: &BTreeMap<String, PaholeStruct>) -> Outcome {
 }
 
 fn check_kernel(k: &Kernel) {
-    let btf = Btf::open(k.vmlinux()).unwrap_or_else(|e| panic!("{e}"));
+    check_btf_file(k.suite, &k.vmlinux());
+}
+
+fn check_btf_file(label: &str, path: &std::path::Path) {
+    let k = Label { suite: label, path };
+    let btf = Btf::open(path).unwrap_or_else(|e| panic!("{e}"));
     let unique: Vec<&str> = STRUCTS
         .iter()
         .copied()
@@ -159,7 +164,7 @@ fn check_kernel(k: &Kernel) {
         &[
             "-C",
             &unique.join(","),
-            k.vmlinux().to_str().expect("utf-8 path"),
+            k.path.to_str().expect("utf-8 path"),
         ],
     );
     let parsed = pahole::parse(&out);
@@ -192,9 +197,28 @@ fn check_kernel(k: &Kernel) {
     );
 }
 
+struct Label<'a> {
+    suite: &'a str,
+    path: &'a std::path::Path,
+}
+
 #[test]
 fn offsets_sizes_and_bitfields_equal_pahole_on_debian_kernels() {
     for k in kernels() {
         check_kernel(&k);
+    }
+}
+
+/// Extra coverage where the machine exposes its own kernel's BTF; the
+/// Debian fixtures above are what the suite relies on.
+#[test]
+fn offsets_equal_pahole_on_the_running_kernel_when_it_has_btf() {
+    let host = std::path::Path::new("/sys/kernel/btf/vmlinux");
+    if host.exists() {
+        check_btf_file("host", host);
+    } else {
+        eprintln!(
+            "no /sys/kernel/btf/vmlinux on this machine: only the Debian kernels were checked"
+        );
     }
 }

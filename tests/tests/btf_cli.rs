@@ -1,0 +1,63 @@
+//! Snapshots of `dumptool btf` output on real Debian kernel BTF. Type ids
+//! change between point releases, so they are masked; layouts are not.
+
+use dumptool::commands::btf::{check, find, offsetof, show};
+use ktype_runtime::btf::Btf;
+use ktype_tests::fixtures::kernel;
+use std::sync::Arc;
+
+fn snapshot(name: &str, text: &str) {
+    insta::with_settings!({
+        filters => vec![(r"\bid \d+", "id [id]"), (r"(?m)^\[\d+\]", "[id]"), (r"/\S*/target/fixtures/", "<fixtures>/")],
+        prepend_module_to_snapshot => false,
+    }, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
+#[test]
+fn show_struct_layouts() {
+    for suite in ["bookworm", "trixie"] {
+        let btf = Btf::open(kernel(suite).vmlinux()).unwrap_or_else(|e| panic!("{e}"));
+        for ty in ["list_head", "page", "free_area"] {
+            snapshot(&format!("show_struct_{ty}_{suite}"), &show(&btf, "struct", ty, None).expect("show"));
+        }
+        snapshot(&format!("show_enum_pageflags_{suite}"), &show(&btf, "enum", "pageflags", None).expect("show"));
+    }
+}
+
+#[test]
+fn offsetof_paths_and_bitfields() {
+    for suite in ["bookworm", "trixie"] {
+        let btf = Btf::open(kernel(suite).vmlinux()).unwrap_or_else(|e| panic!("{e}"));
+        let mut out = String::new();
+        for p in ["page.flags", "page._mapcount", "page._refcount.counter", "page.lru.next", "task_struct.se.vruntime", "task_struct.sched_reset_on_fork", "task_struct.comm", "pglist_data.node_zones[1].name", "union bpf_attr.map_type"] {
+            out.push_str(&offsetof(&btf, p).unwrap_or_else(|e| format!("{p}: error: {e}\n")));
+        }
+        snapshot(&format!("offsetof_{suite}"), &out);
+    }
+}
+
+#[test]
+fn find_duplicates_and_errors() {
+    let btf = Btf::open(kernel("trixie").vmlinux()).unwrap_or_else(|e| panic!("{e}"));
+    snapshot("find_console_trixie", &find(&btf, "console"));
+    let ambiguous = show(&btf, "struct", "console", None).expect_err("two struct console in 6.12");
+    snapshot("show_ambiguous_console_trixie", &ambiguous.to_string());
+    let missing = offsetof(&btf, "page.ktype_nope").expect_err("no such member");
+    snapshot("offsetof_missing_member_trixie", &missing.to_string());
+}
+
+#[test]
+fn split_module_btf_and_check() {
+    let k = kernel("trixie");
+    let base = Arc::new(Btf::open(k.vmlinux()).unwrap_or_else(|e| panic!("{e}")));
+    let ko = k.module_xz("qemu_fw_cfg").expect("trixie ships .ko.xz");
+    let split = Btf::open_split(&ko, base.clone()).unwrap_or_else(|e| panic!("{e}"));
+    snapshot("show_struct_fw_cfg_sysfs_entry_trixie", &show(&split, "struct", "fw_cfg_sysfs_entry", None).expect("show"));
+    let report = check(&split).expect("valid");
+    assert!(report.contains("valid BTF") && report.contains(", split"), "{report}");
+    let report = check(&base).expect("vmlinux validates");
+    let structs: usize = report.lines().find(|l| l.trim_start().starts_with("struct ")).and_then(|l| l.split_whitespace().nth(1)).and_then(|n| n.parse().ok()).expect("struct count");
+    assert!(structs > 5000, "{report}");
+}
