@@ -7,4 +7,6 @@
 //! - [`commands::btf`]: `dumptool btf ...`, look inside any BTF source.
 
 pub mod commands;
+pub mod dump;
+pub mod kernel;
 pub mod layout_dump;

@@ -116,3 +116,50 @@ pub fn run_tool(cmd: &str, args: &[&str]) -> String {
     );
     String::from_utf8(out.stdout).expect("tool output is UTF-8")
 }
+
+// ---------------------------------------------------------------------------
+// vmcores: crash dumps of the fixture kernels (for the dump readers' tests)
+// ---------------------------------------------------------------------------
+
+/// One guest's crash dumps in every format, made by `scripts/fixtures.sh
+/// vmcores` (768 MiB guest; see `scripts/README.md`).
+#[derive(Debug, Clone)]
+pub struct Vmcore {
+    /// `bookworm` or `trixie`.
+    pub suite: &'static str,
+    /// `target/fixtures/vmcores/<suite>`.
+    pub dir: PathBuf,
+}
+
+impl Vmcore {
+    /// qemu `dump-guest-memory` ELF (program headers after a section header).
+    pub fn elf(&self) -> PathBuf {
+        self.dir.join("vmcore.elf")
+    }
+    /// kdump-compressed, zlib (qemu's, reassembled by `makedumpfile -R`).
+    pub fn kdump_zlib(&self) -> PathBuf {
+        self.dir.join("vmcore.kdump-zlib")
+    }
+    /// The same in makedumpfile's flattened format, as qemu wrote it.
+    pub fn kdump_zlib_flat(&self) -> PathBuf {
+        self.dir.join("vmcore.kdump-zlib.flat")
+    }
+    /// kdump-compressed, LZO (`makedumpfile -l -d 0`).
+    pub fn kdump_lzo(&self) -> PathBuf {
+        self.dir.join("vmcore.kdump-lzo")
+    }
+    /// A `key=value` of the fixture's `info` file.
+    pub fn info(&self, key: &str) -> Option<String> {
+        let text = std::fs::read_to_string(self.dir.join("info")).ok()?;
+        text.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+            .map(str::to_string)
+    }
+}
+
+/// The 768 MiB vmcores of `suite`, made first if needed.
+pub fn vmcore(suite: &'static str) -> Vmcore {
+    let dir = fixtures_dir().join("vmcores").join(suite);
+    ensure(&dir.join(".complete"), &["vmcores", suite]);
+    Vmcore { suite, dir }
+}

@@ -1,0 +1,253 @@
+//! What dumptool learns about the crashed kernel from its own memory:
+//! kallsyms, BTF (vmlinux and modules), and the module list. No vmlinux,
+//! no debuginfo, no System.map: [`CrashedKernel::open`] needs only a dump
+//! with VMCOREINFO.
+
+pub mod bindings;
+pub mod kallsyms;
+pub mod modules;
+
+use crate::dump::{Dump, DumpError, KernelMemory};
+use kallsyms::{Kallsyms, KallsymsError, KallsymsTables};
+use ktype_runtime::btf::{Btf, BtfError, BtfSet};
+use ktype_runtime::resolve::{resolve_descriptors, ResolveError, SymbolSource};
+use modules::LoadedModule;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Reads kernel virtual memory of the crashed kernel.
+pub trait VirtRead {
+    /// Fills `buf` from kernel virtual address `vaddr`.
+    fn read_virt(
+        &self,
+        vaddr: u64,
+        buf: &mut [u8],
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>;
+}
+
+impl VirtRead for KernelMemory<'_> {
+    fn read_virt(
+        &self,
+        vaddr: u64,
+        buf: &mut [u8],
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        KernelMemory::read_virt(self, vaddr, buf).map_err(|e| Box::new(e) as _)
+    }
+}
+
+/// Why the kernel could not be brought up from a dump.
+#[derive(Debug, thiserror::Error)]
+pub enum KernelError {
+    /// The dump itself.
+    #[error(transparent)]
+    Dump(#[from] DumpError),
+    /// The dump lacks something required.
+    #[error("{}: {what}", path.display())]
+    Missing {
+        /// The dump.
+        path: PathBuf,
+        /// What is missing.
+        what: String,
+    },
+    /// kallsyms could not be decoded.
+    #[error("{}: kallsyms: {source}", path.display())]
+    Kallsyms {
+        /// The dump.
+        path: PathBuf,
+        /// Why.
+        source: KallsymsError,
+    },
+    /// The BTF read from the dump is unusable.
+    #[error(transparent)]
+    Btf(#[from] BtfError),
+    /// dumptool's own bootstrap bindings did not resolve.
+    #[error("{}: {source}", path.display())]
+    Bindings {
+        /// The dump.
+        path: PathBuf,
+        /// The resolver's report.
+        source: ResolveError,
+    },
+}
+
+/// How long each bootstrap step took.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Timings {
+    /// Decoding kallsyms.
+    pub kallsyms: Duration,
+    /// Reading and parsing vmlinux BTF.
+    pub btf: Duration,
+    /// Walking modules, their symbols and BTF.
+    pub modules: Duration,
+}
+
+/// The crashed kernel, as far as its dump tells.
+pub struct CrashedKernel<'a> {
+    dump: &'a Dump,
+    mem: KernelMemory<'a>,
+    kallsyms: Kallsyms,
+    btf: BtfSet,
+    modules: Vec<LoadedModule>,
+    timings: Timings,
+}
+
+impl std::fmt::Debug for CrashedKernel<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CrashedKernel")
+            .field("dump", &self.dump.path())
+            .field("kallsyms", &self.kallsyms)
+            .field("modules", &self.modules.len())
+            .finish()
+    }
+}
+
+/// Upper bound on vmlinux BTF size (real ones are a few MiB).
+const MAX_BTF: u64 = 256 << 20;
+
+impl<'a> CrashedKernel<'a> {
+    /// Decodes kallsyms, reads vmlinux BTF between `__start_BTF` and
+    /// `__stop_BTF`, resolves dumptool's bootstrap bindings, then walks the
+    /// module list (symbols) and `btf_modules` (module BTF).
+    pub fn open(dump: &'a Dump) -> Result<CrashedKernel<'a>, KernelError> {
+        let path = dump.path().to_path_buf();
+        let missing = |what: String| KernelError::Missing {
+            path: path.clone(),
+            what,
+        };
+        let info = dump.vmcoreinfo().ok_or_else(|| missing("the dump carries no VMCOREINFO note (for qemu guests, load qemu_fw_cfg and add -device vmcoreinfo)".into()))?;
+        let sym = |name: &str| {
+            info.symbol(name)
+                .ok_or_else(|| missing(format!("VMCOREINFO has no SYMBOL({name})")))
+        };
+        let tables = KallsymsTables {
+            num_syms: sym("kallsyms_num_syms")?,
+            names: sym("kallsyms_names")?,
+            token_table: sym("kallsyms_token_table")?,
+            token_index: sym("kallsyms_token_index")?,
+            offsets: sym("kallsyms_offsets")?,
+            relative_base: info.symbol("kallsyms_relative_base"),
+            stext: sym("_stext")?,
+        };
+        let mut mem = dump.kernel_memory()?;
+        let mut timings = Timings::default();
+        let t = Instant::now();
+        let kallsyms = Kallsyms::read(&mem, &tables).map_err(|source| KernelError::Kallsyms {
+            path: path.clone(),
+            source,
+        })?;
+        timings.kallsyms = t.elapsed();
+        // With CONFIG_RANDOMIZE_MEMORY the direct map and vmemmap move; their bases are variables.
+        let read_u64 = |mem: &KernelMemory<'_>, name: &str| -> Option<u64> {
+            let mut b = [0u8; 8];
+            mem.read_virt(kallsyms.lookup(name)?, &mut b).ok()?;
+            Some(u64::from_le_bytes(b))
+        };
+        if let Some(base) = read_u64(&mem, "page_offset_base") {
+            mem.set_direct_map(base);
+        }
+        if let Some(base) = read_u64(&mem, "vmemmap_base") {
+            mem.set_vmemmap(base);
+        }
+        let t = Instant::now();
+        let start = kallsyms.lookup("__start_BTF").ok_or_else(|| {
+            missing(
+                "kallsyms has no __start_BTF (kernel built without CONFIG_DEBUG_INFO_BTF)".into(),
+            )
+        })?;
+        let stop = kallsyms
+            .lookup("__stop_BTF")
+            .ok_or_else(|| missing("kallsyms has no __stop_BTF".into()))?;
+        if stop <= start || stop - start > MAX_BTF {
+            return Err(missing(format!(
+                "__start_BTF {start:#x} .. __stop_BTF {stop:#x} is not a plausible BTF range"
+            )));
+        }
+        let mut bytes = vec![0u8; (stop - start) as usize];
+        mem.read_virt(start, &mut bytes)?;
+        let vmlinux = Btf::from_bytes(
+            bytes,
+            format!("{}: vmlinux BTF (__start_BTF..__stop_BTF)", path.display()),
+        )?;
+        let mut btf = BtfSet::new(vmlinux);
+        timings.btf = t.elapsed();
+        let t = Instant::now();
+        resolve_descriptors(&btf, &bindings::descriptors(), &[]).map_err(|source| {
+            KernelError::Bindings {
+                path: path.clone(),
+                source,
+            }
+        })?;
+        let modules = modules::load(&mem, &kallsyms, &mut btf, &path)?;
+        timings.modules = t.elapsed();
+        Ok(CrashedKernel {
+            dump,
+            mem,
+            kallsyms,
+            btf,
+            modules,
+            timings,
+        })
+    }
+
+    /// The dump.
+    pub fn dump(&self) -> &'a Dump {
+        self.dump
+    }
+
+    /// Kernel virtual memory (direct map and vmemmap enabled when found).
+    pub fn memory(&self) -> &KernelMemory<'a> {
+        &self.mem
+    }
+
+    /// vmlinux symbols.
+    pub fn kallsyms(&self) -> &Kallsyms {
+        &self.kallsyms
+    }
+
+    /// vmlinux BTF plus the BTF of every loaded module that has some.
+    pub fn btf(&self) -> &BtfSet {
+        &self.btf
+    }
+
+    /// vmlinux BTF.
+    pub fn vmlinux_btf(&self) -> &Arc<Btf> {
+        self.btf.vmlinux()
+    }
+
+    /// Loaded modules, in list order.
+    pub fn modules(&self) -> &[LoadedModule] {
+        &self.modules
+    }
+
+    /// What each bootstrap step cost.
+    pub fn timings(&self) -> Timings {
+        self.timings
+    }
+
+    /// Resolves every linked-in binding (`#[kernel_struct]`, `#[kernel_enum]`,
+    /// `kernel_symbols!`) against this kernel's BTF and symbols.
+    pub fn resolve_all(&self) -> Result<ktype_runtime::Report, ResolveError> {
+        let mut report = ktype_runtime::resolve(&self.btf)?;
+        report.symbols = ktype_runtime::resolve_symbols(self)?.symbols;
+        Ok(report)
+    }
+}
+
+impl SymbolSource for CrashedKernel<'_> {
+    fn lookup(&self, module: &str, name: &str) -> Option<u64> {
+        if module == "vmlinux" {
+            return self.kallsyms.lookup(name);
+        }
+        self.modules
+            .iter()
+            .find(|m| m.name == module)?
+            .symbols
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| s.addr)
+    }
+    fn describe(&self) -> String {
+        format!("kallsyms of {}", self.dump.path().display())
+    }
+}
