@@ -15,14 +15,30 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Look inside BTF: offsetof, show, find, check.
+    /// Look inside BTF (a file, /sys/kernel/btf, or a dump's memory): offsetof, show, find, check.
     Btf(commands::btf::BtfArgs),
+    /// What a dump is: format, kernel, memory map, KASLR offset, kallsyms/BTF/modules found.
+    Info {
+        /// The dump (ELF, kdump-compressed, or flattened).
+        dump: std::path::PathBuf,
+    },
+    /// Symbols decoded from the dump (kallsyms and modules), System.map style.
+    Syms {
+        /// The dump.
+        dump: std::path::PathBuf,
+        /// Only these symbols.
+        names: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Btf(args) => commands::btf::run(args).map_err(|e| e.to_string()),
+        Command::Info { dump } => commands::info::run(dump).map_err(|e| e.to_string()),
+        Command::Syms { dump, names } => {
+            commands::syms::run(dump, names).map_err(|e| e.to_string())
+        }
     };
     match result {
         Ok(text) => {

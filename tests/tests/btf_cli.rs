@@ -20,9 +20,15 @@ fn show_struct_layouts() {
     for suite in ["bookworm", "trixie"] {
         let btf = Btf::open(kernel(suite).vmlinux()).unwrap_or_else(|e| panic!("{e}"));
         for ty in ["list_head", "page", "free_area"] {
-            snapshot(&format!("show_struct_{ty}_{suite}"), &show(&btf, "struct", ty, None).expect("show"));
+            snapshot(
+                &format!("show_struct_{ty}_{suite}"),
+                &show(&btf, "struct", ty, None).expect("show"),
+            );
         }
-        snapshot(&format!("show_enum_pageflags_{suite}"), &show(&btf, "enum", "pageflags", None).expect("show"));
+        snapshot(
+            &format!("show_enum_pageflags_{suite}"),
+            &show(&btf, "enum", "pageflags", None).expect("show"),
+        );
     }
 }
 
@@ -31,7 +37,17 @@ fn offsetof_paths_and_bitfields() {
     for suite in ["bookworm", "trixie"] {
         let btf = Btf::open(kernel(suite).vmlinux()).unwrap_or_else(|e| panic!("{e}"));
         let mut out = String::new();
-        for p in ["page.flags", "page._mapcount", "page._refcount.counter", "page.lru.next", "task_struct.se.vruntime", "task_struct.sched_reset_on_fork", "task_struct.comm", "pglist_data.node_zones[1].name", "union bpf_attr.map_type"] {
+        for p in [
+            "page.flags",
+            "page._mapcount",
+            "page._refcount.counter",
+            "page.lru.next",
+            "task_struct.se.vruntime",
+            "task_struct.sched_reset_on_fork",
+            "task_struct.comm",
+            "pglist_data.node_zones[1].name",
+            "union bpf_attr.map_type",
+        ] {
             out.push_str(&offsetof(&btf, p).unwrap_or_else(|e| format!("{p}: error: {e}\n")));
         }
         snapshot(&format!("offsetof_{suite}"), &out);
@@ -54,10 +70,21 @@ fn split_module_btf_and_check() {
     let base = Arc::new(Btf::open(k.vmlinux()).unwrap_or_else(|e| panic!("{e}")));
     let ko = k.module_xz("qemu_fw_cfg").expect("trixie ships .ko.xz");
     let split = Btf::open_split(&ko, base.clone()).unwrap_or_else(|e| panic!("{e}"));
-    snapshot("show_struct_fw_cfg_sysfs_entry_trixie", &show(&split, "struct", "fw_cfg_sysfs_entry", None).expect("show"));
+    snapshot(
+        "show_struct_fw_cfg_sysfs_entry_trixie",
+        &show(&split, "struct", "fw_cfg_sysfs_entry", None).expect("show"),
+    );
     let report = check(&split).expect("valid");
-    assert!(report.contains("valid BTF") && report.contains(", split"), "{report}");
+    assert!(
+        report.contains("valid BTF") && report.contains(", split"),
+        "{report}"
+    );
     let report = check(&base).expect("vmlinux validates");
-    let structs: usize = report.lines().find(|l| l.trim_start().starts_with("struct ")).and_then(|l| l.split_whitespace().nth(1)).and_then(|n| n.parse().ok()).expect("struct count");
+    let structs: usize = report
+        .lines()
+        .find(|l| l.trim_start().starts_with("struct "))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .expect("struct count");
     assert!(structs > 5000, "{report}");
 }

@@ -16,6 +16,12 @@ pub struct BtfArgs {
     /// A module's split BTF (raw, .ko or .ko.xz) on top of --btf; queries then search it too.
     #[arg(long, global = true)]
     pub split: Option<PathBuf>,
+    /// Take BTF from a crash dump's memory instead (found through its kallsyms).
+    #[arg(long, global = true, conflicts_with_all = ["split"])]
+    pub dump: Option<PathBuf>,
+    /// With --dump: query this loaded module's BTF (split on vmlinux's).
+    #[arg(long, global = true, requires = "dump")]
+    pub module: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: BtfCommand,
@@ -63,24 +69,46 @@ pub enum BtfCmdError {
     /// Bad arguments.
     #[error("{0}")]
     Usage(String),
+    /// The dump could not be read.
+    #[error(transparent)]
+    Dump(#[from] crate::dump::DumpError),
+    /// The kernel could not be brought up from the dump.
+    #[error(transparent)]
+    Kernel(#[from] crate::kernel::KernelError),
 }
 
-fn open(args: &BtfArgs) -> Result<Btf, BtfCmdError> {
+fn open(args: &BtfArgs) -> Result<Arc<Btf>, BtfCmdError> {
+    if let Some(path) = &args.dump {
+        let dump = crate::dump::Dump::open(path)?;
+        let k = crate::kernel::CrashedKernel::open(&dump)?;
+        return match &args.module {
+            Some(m) => k.btf().get(m).cloned().ok_or_else(|| {
+                let have: Vec<&str> = k.btf().module_names().collect();
+                BtfCmdError::Usage(format!(
+                    "{}: no BTF for module `{m}` (modules with BTF: {})",
+                    path.display(),
+                    have.join(", ")
+                ))
+            }),
+            None => Ok(k.vmlinux_btf().clone()),
+        };
+    }
     let base = Btf::open(&args.btf)?;
-    Ok(match &args.split {
+    Ok(Arc::new(match &args.split {
         Some(p) => Btf::open_split(p, Arc::new(base))?,
         None => base,
-    })
+    }))
 }
 
 /// Runs `dumptool btf` and returns what it prints.
 pub fn run(args: &BtfArgs) -> Result<String, BtfCmdError> {
     let btf = open(args)?;
+    let btf = &*btf;
     match &args.command {
-        BtfCommand::Offsetof { path } => offsetof(&btf, path),
-        BtfCommand::Show { kind, name, id } => show(&btf, kind, name, *id),
-        BtfCommand::Find { name } => Ok(find(&btf, name)),
-        BtfCommand::Check => check(&btf),
+        BtfCommand::Offsetof { path } => offsetof(btf, path),
+        BtfCommand::Show { kind, name, id } => show(btf, kind, name, *id),
+        BtfCommand::Find { name } => Ok(find(btf, name)),
+        BtfCommand::Check => check(btf),
     }
 }
 

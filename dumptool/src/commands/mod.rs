@@ -1,3 +1,5 @@
 //! One module per `dumptool` subcommand; each returns its output as text.
 
 pub mod btf;
+pub mod info;
+pub mod syms;

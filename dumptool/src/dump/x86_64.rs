@@ -187,15 +187,15 @@ impl<'a> KernelMemory<'a> {
             vmemmap: None,
             tlb: Mutex::new(Tlb::default()),
         };
-        mem.top_pgt_paddr = mem.kernel_image_to_phys(top_pgt_vaddr).ok_or_else(|| {
-            DumpError::Invalid {
-                path: path.to_path_buf(),
-                what: "VMCOREINFO".into(),
-                detail: format!(
+        mem.top_pgt_paddr =
+            mem.kernel_image_to_phys(top_pgt_vaddr)
+                .ok_or_else(|| DumpError::Invalid {
+                    path: path.to_path_buf(),
+                    what: "VMCOREINFO".into(),
+                    detail: format!(
                     "SYMBOL(init_top_pgt) = {top_pgt_vaddr:#x} is not in the kernel image mapping"
                 ),
-            }
-        })?;
+                })?;
         Ok(mem)
     }
 

@@ -1,0 +1,143 @@
+//! `dumptool info DUMP`: what a dump is and what could be learned from it.
+
+use crate::dump::{Dump, DumpFormat};
+use crate::kernel::CrashedKernel;
+use std::fmt::Write;
+use std::path::Path;
+
+/// Errors of `dumptool info` / `dumptool syms`.
+pub type CmdError = Box<dyn std::error::Error + Send + Sync>;
+
+fn format_name(dump: &Dump) -> String {
+    let base = match dump.format() {
+        DumpFormat::Elf | DumpFormat::FlattenedElf => "ELF64 core".to_string(),
+        DumpFormat::Kdump | DumpFormat::FlattenedKdump => {
+            let c = dump
+                .kdump_header()
+                .and_then(|h| h.codec())
+                .map(|c| c.name())
+                .unwrap_or("uncompressed");
+            format!("kdump-compressed ({c})")
+        }
+    };
+    if dump.format().is_flattened() {
+        format!("{base}, makedumpfile flattened format")
+    } else {
+        base
+    }
+}
+
+fn mib(bytes: u64) -> String {
+    if bytes >= 1 << 20 {
+        format!("{} MiB", bytes >> 20)
+    } else {
+        format!("{} KiB", bytes >> 10)
+    }
+}
+
+/// Runs `dumptool info DUMP`.
+pub fn run(path: &Path) -> Result<String, CmdError> {
+    let dump = Dump::open(path)?;
+    let mut s = String::new();
+    let info = dump.vmcoreinfo();
+    let ranges = dump.phys().ranges();
+    let total: u64 = ranges.iter().map(|r| r.end - r.start).sum();
+    writeln!(s, "dump:          {}", path.display())?;
+    writeln!(s, "format:        {}", format_name(&dump))?;
+    writeln!(s, "arch:          {}", dump.machine())?;
+    writeln!(
+        s,
+        "kernel:        {}",
+        info.and_then(|i| i.get("OSRELEASE"))
+            .unwrap_or("unknown (no VMCOREINFO)")
+    )?;
+    writeln!(s, "page size:     {}", dump.page_size())?;
+    writeln!(
+        s,
+        "memory:        {} in {} range{}, max pfn {:#x}",
+        mib(total),
+        ranges.len(),
+        if ranges.len() == 1 { "" } else { "s" },
+        dump.max_pfn()
+    )?;
+    for r in &ranges {
+        writeln!(
+            s,
+            "               {:#014x}-{:#014x} ({})",
+            r.start,
+            r.end,
+            mib(r.end - r.start)
+        )?;
+    }
+    if let Some(i) = info {
+        writeln!(
+            s,
+            "KASLR offset:  {}",
+            i.get("KERNELOFFSET")
+                .map(|o| format!("0x{o}"))
+                .unwrap_or_else(|| "none".into())
+        )?;
+        writeln!(
+            s,
+            "phys_base:     {}",
+            i.number("phys_base")
+                .map(|p| format!("{:#x}", p as u64))
+                .unwrap_or_else(|| "unknown".into())
+        )?;
+    }
+    match CrashedKernel::open(&dump) {
+        Ok(k) => {
+            let mem = k.memory();
+            writeln!(
+                s,
+                "direct map:    {}",
+                mem.direct_map()
+                    .map(|a| format!("page_offset_base {a:#x}"))
+                    .unwrap_or_else(|| "not found (page-table walks only)".into())
+            )?;
+            writeln!(
+                s,
+                "vmemmap:       {}",
+                mem.vmemmap()
+                    .map(|a| format!("{a:#x}"))
+                    .unwrap_or_else(|| "not found".into())
+            )?;
+            writeln!(
+                s,
+                "kallsyms:      found, {} symbols ({} addresses)",
+                k.kallsyms().len(),
+                k.kallsyms().encoding()
+            )?;
+            let btf = k.vmlinux_btf();
+            writeln!(
+                s,
+                "BTF:           found, vmlinux {} bytes, {} types",
+                btf.bytes().len(),
+                btf.own_type_count()
+            )?;
+            let with_btf: Vec<&str> = k
+                .modules()
+                .iter()
+                .filter(|m| m.has_btf)
+                .map(|m| m.name.as_str())
+                .collect();
+            writeln!(
+                s,
+                "modules:       found, {} loaded, {} with BTF",
+                k.modules().len(),
+                with_btf.len()
+            )?;
+            for m in k.modules() {
+                writeln!(
+                    s,
+                    "               {:<20} {} symbols{}",
+                    m.name,
+                    m.symbols.len(),
+                    if m.has_btf { ", BTF" } else { "" }
+                )?;
+            }
+        }
+        Err(e) => writeln!(s, "kernel:        kallsyms/BTF/modules not available: {e}")?,
+    }
+    Ok(s)
+}

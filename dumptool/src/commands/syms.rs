@@ -1,0 +1,56 @@
+//! `dumptool syms DUMP [NAME...]`: the crashed kernel's symbols, decoded
+//! from the dump (vmlinux kallsyms and loaded modules), System.map style.
+
+use super::info::CmdError;
+use crate::dump::Dump;
+use crate::kernel::CrashedKernel;
+use std::fmt::Write;
+use std::path::Path;
+
+/// Runs `dumptool syms DUMP [NAME...]`: every symbol, or just the named ones
+/// (an unknown name is an error).
+pub fn run(path: &Path, names: &[String]) -> Result<String, CmdError> {
+    let dump = Dump::open(path)?;
+    let k = CrashedKernel::open(&dump)?;
+    let mut s = String::new();
+    if names.is_empty() {
+        for sym in k.kallsyms().iter() {
+            writeln!(s, "{:016x} {} {}", sym.addr, sym.kind, sym.name)?;
+        }
+        for m in k.modules() {
+            for sym in &m.symbols {
+                writeln!(
+                    s,
+                    "{:016x} {} {}\t[{}]",
+                    sym.addr, sym.kind, sym.name, m.name
+                )?;
+            }
+        }
+        return Ok(s);
+    }
+    let mut unknown = Vec::new();
+    for name in names {
+        let mut found = false;
+        for sym in k.kallsyms().iter().filter(|sym| sym.name == name) {
+            writeln!(s, "{:016x} {} {}", sym.addr, sym.kind, sym.name)?;
+            found = true;
+        }
+        for m in k.modules() {
+            for sym in m.symbols.iter().filter(|sym| &sym.name == name) {
+                writeln!(
+                    s,
+                    "{:016x} {} {}\t[{}]",
+                    sym.addr, sym.kind, sym.name, m.name
+                )?;
+                found = true;
+            }
+        }
+        if !found {
+            unknown.push(name.as_str());
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(format!("{}: no symbol {}", path.display(), unknown.join(", ")).into());
+    }
+    Ok(s)
+}
