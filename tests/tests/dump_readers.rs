@@ -210,58 +210,49 @@ fn trixie_pages_identical_across_formats() {
     pages_identical("trixie");
 }
 
-/// `makedumpfile -E -d 31` of the (normalised) ELF reads back: pages it kept
-/// equal the source, pages it dropped are errors naming their address.
-fn makedumpfile_elf(suite: &'static str) {
-    let v = vmcore(suite);
-    let dir = scratch(&format!("mdf-elf-{suite}"));
-    let norm = dir.join("normalized.elf");
-    let out = dir.join("d31.elf");
-    let script = repo_root().join("scripts/normalize_elf.py");
-    run_tool(
-        "python3",
-        &[
-            script.to_str().unwrap(),
-            v.elf().to_str().unwrap(),
-            norm.to_str().unwrap(),
-        ],
+/// Runs makedumpfile `args` on `input`, into `out` (through stdout for the
+/// flattened format, `-F`).
+fn makedumpfile(args: &[&str], input: &Path, out: &Path) {
+    let mut cmd = std::process::Command::new("makedumpfile");
+    cmd.args(args).arg(input);
+    if args.contains(&"-F") {
+        cmd.stdout(std::fs::File::create(out).unwrap());
+    } else {
+        cmd.arg(out).stdout(std::process::Stdio::null());
+    }
+    let res = cmd
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run makedumpfile");
+    assert!(
+        res.status.success(),
+        "makedumpfile {args:?} failed: {}",
+        String::from_utf8_lossy(&res.stderr)
     );
-    run_tool(
-        "makedumpfile",
-        &[
-            "-E",
-            "-d",
-            "31",
-            norm.to_str().unwrap(),
-            out.to_str().unwrap(),
-        ],
-    );
-    std::fs::remove_file(&norm).unwrap();
+}
 
-    let src = open(&v.elf());
-    let filtered = open(&out);
-    assert_eq!(filtered.format(), DumpFormat::Elf);
-    assert_eq!(filtered.vmcoreinfo(), src.vmcoreinfo());
-    let (mut kept, mut excluded, mut absent) = (0u64, 0u64, 0u64);
+/// Checks a filtered dump against its source: every page it holds equals
+/// the source's, every page it lacks is an error naming the address, never
+/// zeros. Returns (kept, zero, excluded, not in dump) page counts.
+fn check_filtered(src: &Dump, filtered: &Dump) -> [u64; 4] {
+    let mut n = [0u64; 4];
     let mut a = vec![0u8; PAGE as usize];
     let mut b = vec![0u8; PAGE as usize];
+    let name = filtered.path().display().to_string();
     for pfn in 0..src.max_pfn() {
         if !src.phys().page_state(pfn).is_readable() {
             continue;
         }
         let paddr = pfn * PAGE;
         match filtered.phys().page_state(pfn) {
-            PageState::Present => {
+            state @ (PageState::Present | PageState::Zero) => {
                 filtered
                     .phys()
                     .read_phys(paddr, &mut a)
                     .unwrap_or_else(|e| panic!("{e}"));
                 src.phys().read_phys(paddr, &mut b).unwrap();
-                assert!(
-                    a == b,
-                    "{suite}: page {paddr:#x} differs after makedumpfile -E -d 31"
-                );
-                kept += 1;
+                assert!(a == b, "{name}: page {paddr:#x} differs from the source");
+                n[if state == PageState::Zero { 1 } else { 0 }] += 1;
             }
             state @ (PageState::Excluded | PageState::NotInDump) => {
                 let e = filtered
@@ -280,39 +271,111 @@ fn makedumpfile_elf(suite: &'static str) {
                         reason,
                         ..
                     } => {
-                        assert_eq!(path, &out);
+                        assert_eq!(path, filtered.path());
                         assert_eq!(*p, paddr + 8);
-                        assert_eq!(*reason, want);
+                        assert_eq!(*reason, want, "{e}");
                     }
                     other => panic!("{other}"),
                 }
-                if state == PageState::Excluded {
-                    excluded += 1;
-                } else {
-                    absent += 1;
-                }
+                n[if state == PageState::Excluded { 2 } else { 3 }] += 1;
             }
-            other => panic!("pfn {pfn:#x}: {other:?}"),
+            other => panic!("{name}: pfn {pfn:#x}: {other:?}"),
         }
     }
-    eprintln!("{suite}: makedumpfile -E -d 31 kept {kept} pages, excluded {excluded} in p_memsz tails, {absent} between segments");
-    assert!(kept > 5_000, "{kept}");
-    assert!(
-        excluded + absent > 100_000,
-        "-d 31 drops free, cache, user and zero pages"
+    n
+}
+
+/// makedumpfile's own outputs at dump level 31 (free, cache, user and zero
+/// pages dropped) of the normalised ELF: ELF (`-E`), flattened ELF
+/// (`-E -F`), LZO and flattened zlib kdump. Each reads back with exactly the
+/// source's pages; the dropped ones are errors.
+fn makedumpfile_outputs(suite: &'static str) {
+    let v = vmcore(suite);
+    let dir = scratch(&format!("mdf-{suite}"));
+    let norm = dir.join("normalized.elf");
+    let script = repo_root().join("scripts/normalize_elf.py");
+    run_tool(
+        "python3",
+        &[
+            script.to_str().unwrap(),
+            v.elf().to_str().unwrap(),
+            norm.to_str().unwrap(),
+        ],
     );
-    assert!(excluded > 0, "p_memsz > p_filesz tails are excluded pages");
+    let outputs: [(&[&str], &str, DumpFormat); 4] = [
+        (&["-E", "-d", "31"], "d31.elf", DumpFormat::Elf),
+        (
+            &["-E", "-F", "-d", "31"],
+            "d31.elf.flat",
+            DumpFormat::FlattenedElf,
+        ),
+        (&["-l", "-d", "31"], "d31.kdump-lzo", DumpFormat::Kdump),
+        (
+            &["-c", "-F", "-d", "31"],
+            "d31.kdump-zlib.flat",
+            DumpFormat::FlattenedKdump,
+        ),
+    ];
+    for (args, name, _) in &outputs {
+        makedumpfile(args, &norm, &dir.join(name));
+    }
+    std::fs::remove_file(&norm).unwrap();
+
+    let src = open(&v.elf());
+    let mut counts = Vec::new();
+    for (args, name, format) in &outputs {
+        let t = Instant::now();
+        let filtered = open(&dir.join(name));
+        assert_eq!(filtered.format(), *format, "{name}");
+        assert_eq!(filtered.vmcoreinfo(), src.vmcoreinfo(), "{name}");
+        let n = check_filtered(&src, &filtered);
+        eprintln!(
+            "{suite}: makedumpfile {args:?}: kept {} pages (+{} shared zero pages), {} excluded, \
+             {} not in the dump; checked in {:.2?}",
+            n[0],
+            n[1],
+            n[2],
+            n[3],
+            t.elapsed()
+        );
+        assert!(n[0] > 5_000, "{name}: {n:?}");
+        assert!(
+            n[2] + n[3] > 100_000,
+            "{name}: -d 31 drops most of an idle guest: {n:?}"
+        );
+        if let Some(h) = filtered.kdump_header() {
+            assert_eq!(h.dump_level, 31);
+            assert!(
+                n[2] > 100_000,
+                "{name}: kdump keeps RAM pages it drops as excluded"
+            );
+        } else {
+            assert!(
+                n[2] > 0,
+                "{name}: p_memsz > p_filesz tails are excluded pages"
+            );
+        }
+        counts.push(n);
+    }
+    assert_eq!(
+        counts[0], counts[1],
+        "ELF and flattened ELF hold the same pages"
+    );
+    assert_eq!(
+        counts[2], counts[3],
+        "the LZO and zlib kdumps hold the same pages"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
-fn bookworm_makedumpfile_elf_reads_back() {
-    makedumpfile_elf("bookworm");
+fn bookworm_makedumpfile_outputs_read_back() {
+    makedumpfile_outputs("bookworm");
 }
 
 #[test]
-fn trixie_makedumpfile_elf_reads_back() {
-    makedumpfile_elf("trixie");
+fn trixie_makedumpfile_outputs_read_back() {
+    makedumpfile_outputs("trixie");
 }
 
 /// Page-table walks agree with the kernel-image formula for every VMCOREINFO

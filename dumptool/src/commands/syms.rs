@@ -31,7 +31,7 @@ pub fn run(path: &Path, names: &[String]) -> Result<String, CmdError> {
     let mut unknown = Vec::new();
     for name in names {
         let mut found = false;
-        for sym in k.kallsyms().iter().filter(|sym| sym.name == name) {
+        for sym in k.kallsyms().named(name) {
             writeln!(s, "{:016x} {} {}", sym.addr, sym.kind, sym.name)?;
             found = true;
         }

@@ -81,7 +81,7 @@ impl Bitmap {
             if w == wl {
                 v &= u64::MAX << (lo % 64);
             }
-            if w == wh && hi % 64 != 0 {
+            if w == wh && hi & 63 != 0 {
                 v &= u64::MAX >> (64 - hi % 64);
             }
             n += u64::from(v.count_ones());

@@ -10,7 +10,7 @@
 
 use super::error::{Absence, DumpError};
 use super::notes::{parse_notes, Note};
-use super::source::{read_exact, truncated, Source};
+use super::source::{fits, read_exact, truncated, Source};
 use super::{PageState, PhysMemory};
 use std::ops::Range;
 
@@ -183,10 +183,7 @@ impl ElfReader {
             if s.p_type != PT_LOAD && s.p_type != PT_NOTE {
                 continue;
             }
-            if s.p_offset
-                .checked_add(s.p_filesz)
-                .map_or(true, |e| e > src.len())
-            {
+            if !fits(s.p_offset, s.p_filesz, src.len()) {
                 let kind = if s.p_type == PT_LOAD {
                     "PT_LOAD"
                 } else {

@@ -12,7 +12,7 @@
 //! The index holds one entry per record (24 bytes), never the data.
 
 use super::error::DumpError;
-use super::source::{checked_range, MmapSource, Region, Source};
+use super::source::{checked_range, fits, MmapSource, Region, Source};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -122,7 +122,7 @@ impl FlatSource {
                     format!("offset {offset:#x} + size {size:#x} overflows"),
                 )
             })?;
-            if data_pos.checked_add(size).map_or(true, |e| e > flen) {
+            if !fits(data_pos, size, flen) {
                 return Err(DumpError::Truncated {
                     path: path.clone(),
                     what: format!("data of flattened record #{records}"),

@@ -19,7 +19,7 @@ use super::bitmap::Bitmap;
 use super::codec::{Codec, DUMP_DH_COMPRESSED_INCOMPLETE};
 use super::error::{Absence, DumpError};
 use super::notes::{parse_notes, Note};
-use super::source::{read_exact, read_region, truncated, Source};
+use super::source::{fits, read_exact, read_region, truncated, Source};
 use super::{PageState, PhysMemory};
 use std::ops::Range;
 use std::sync::Mutex;
@@ -305,10 +305,7 @@ impl KdumpReader {
         let max_mapnr = header.max_mapnr;
         let bitmap_offset = (1 + sub_hdr_size as u64) * bs;
         let bitmap_len = u64::from(bitmap_blocks) * bs;
-        if bitmap_offset
-            .checked_add(bitmap_len)
-            .map_or(true, |e| e > src.len())
-        {
+        if !fits(bitmap_offset, bitmap_len, src.len()) {
             return Err(truncated(
                 &*src,
                 bitmap_offset,
@@ -462,7 +459,12 @@ impl KdumpReader {
         match self.descriptor(pfn) {
             Ok(None) => (PageState::Excluded, None),
             Err(_) => (PageState::Incomplete, None),
-            Ok(Some(d)) if d.offset == 0 => (PageState::Incomplete, Some(d)),
+            Ok(Some(d))
+                if d.offset == 0
+                    || (d.offset as u64).saturating_add(d.size.into()) > self.src.len() =>
+            {
+                (PageState::Incomplete, Some(d))
+            }
             Ok(Some(d))
                 if Some(d.offset as u64) == self.zero_page
                     && Codec::from_flags(d.flags).is_none()
@@ -512,10 +514,7 @@ impl KdumpReader {
             )));
         }
         let offset = d.offset as u64;
-        if offset
-            .checked_add(d.size.into())
-            .map_or(true, |e| e > self.src.len())
-        {
+        if !fits(offset, d.size.into(), self.src.len()) {
             if self.header.incomplete() {
                 return Err(self.not_present(paddr, Absence::Incomplete));
             }
@@ -583,12 +582,18 @@ impl PhysMemory for KdumpReader {
                 (PageState::Present, Some(d)) => self.copy_page(pfn, d, in_page, dst)?,
                 (PageState::Zero, _) => dst.fill(0),
                 (PageState::Excluded, _) => return Err(self.not_present(addr, Absence::Excluded)),
-                (PageState::Incomplete, _) => {
-                    // Say why when the descriptor itself is unreadable.
-                    if let Err(e) = self.descriptor(pfn) {
-                        if !self.header.incomplete() {
-                            return Err(e);
-                        }
+                (PageState::Incomplete, d) => {
+                    // A dump not marked incomplete is corrupt here: say what
+                    // is cut off (the descriptor, or the page data).
+                    if !self.header.incomplete() {
+                        match d {
+                            None => self.descriptor(pfn)?,
+                            Some(d) if d.offset != 0 => {
+                                self.copy_page(pfn, d, in_page, dst)?;
+                                None
+                            }
+                            Some(_) => None,
+                        };
                     }
                     return Err(self.not_present(addr, Absence::Incomplete));
                 }
@@ -627,4 +632,411 @@ impl std::fmt::Debug for KdumpReader {
 /// Whether `head` (the first bytes of a file) starts a kdump-compressed file.
 pub fn is_kdump(head: &[u8]) -> bool {
     head.len() >= 8 && &head[..8] == KDUMP_SIGNATURE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::codec::{
+        DUMP_DH_COMPRESSED_LZO, DUMP_DH_COMPRESSED_SNAPPY, DUMP_DH_COMPRESSED_ZLIB,
+        DUMP_DH_COMPRESSED_ZSTD,
+    };
+    use super::super::{Dump, DumpFormat};
+    use super::*;
+    use std::io::Write;
+    use std::path::PathBuf;
+
+    const BS: usize = 4096;
+
+    /// How a synthetic page is stored.
+    #[derive(Clone)]
+    enum Stored {
+        Raw,
+        SharedZero,
+        Zlib,
+        #[cfg(feature = "lzo")]
+        Lzo,
+        Snappy,
+        /// A fixed zstd frame (no encoder here): 256 × "KTYPE zstd page\n".
+        Zstd,
+        /// Descriptor with offset 0 (never written).
+        Missing,
+        /// Compressed flag with garbage data.
+        Garbage(u32),
+        /// Raw flag with a size that is not the page size.
+        BadRawSize,
+    }
+
+    const ZSTD_FRAME: &[u8] = &[
+        0x28, 0xb5, 0x2f, 0xfd, 0x64, 0x00, 0x0f, 0xc5, 0x00, 0x00, 0x80, 0x4b, 0x54, 0x59, 0x50,
+        0x45, 0x20, 0x7a, 0x73, 0x74, 0x64, 0x20, 0x70, 0x61, 0x67, 0x65, 0x0a, 0x01, 0x00, 0xda,
+        0x3f, 0xfe, 0x5c, 0x02, 0x8c, 0xe8, 0x45, 0xc9,
+    ];
+
+    fn content(pfn: u64, how: &Stored) -> Vec<u8> {
+        match how {
+            Stored::SharedZero => vec![0; BS],
+            Stored::Zstd => b"KTYPE zstd page\n".repeat(256),
+            _ => (0..BS)
+                .map(|i| ((i as u64 * 7 + pfn * 13) % 251) as u8 / 16)
+                .collect(),
+        }
+    }
+
+    struct Synth {
+        version: i32,
+        status: u32,
+        max_mapnr: u64,
+        /// RAM pfns (1st bitmap).
+        ram: Vec<u64>,
+        /// Dumped pfns and how (2nd bitmap), sorted.
+        pages: Vec<(u64, Stored)>,
+        split: Option<(u64, u64)>,
+        single_bitmap: bool,
+    }
+
+    impl Synth {
+        fn new(pages: Vec<(u64, Stored)>) -> Synth {
+            let mut ram: Vec<u64> = pages.iter().map(|p| p.0).collect();
+            ram.extend([3, 4, 5]); // excluded RAM
+            Synth {
+                version: 6,
+                status: DUMP_DH_COMPRESSED_ZLIB,
+                max_mapnr: 64,
+                ram,
+                pages,
+                split: None,
+                single_bitmap: false,
+            }
+        }
+
+        fn build(&self) -> Vec<u8> {
+            let bitmap_bytes = (self.max_mapnr as usize).div_ceil(8).div_ceil(BS) * BS;
+            let nbitmaps = if self.single_bitmap { 1 } else { 2 };
+            let bitmap_blocks = nbitmaps * bitmap_bytes / BS;
+            let mut f = vec![0u8; BS * 2];
+            f[..8].copy_from_slice(KDUMP_SIGNATURE);
+            f[8..12].copy_from_slice(&self.version.to_le_bytes());
+            f[12 + 4 * 65..12 + 4 * 65 + 6].copy_from_slice(b"x86_64");
+            f[424..428].copy_from_slice(&self.status.to_le_bytes());
+            f[428..432].copy_from_slice(&(BS as i32).to_le_bytes());
+            f[432..436].copy_from_slice(&1i32.to_le_bytes());
+            f[436..440].copy_from_slice(&(bitmap_blocks as u32).to_le_bytes());
+            f[440..444].copy_from_slice(&(self.max_mapnr as u32).to_le_bytes());
+            f[460..464].copy_from_slice(&1i32.to_le_bytes());
+            let sub = BS;
+            if let Some((s, e)) = self.split {
+                f[sub + 12..sub + 16].copy_from_slice(&1i32.to_le_bytes());
+                f[sub + 16..sub + 24].copy_from_slice(&s.to_le_bytes());
+                f[sub + 24..sub + 32].copy_from_slice(&e.to_le_bytes());
+                f[sub + 80..sub + 88].copy_from_slice(&s.to_le_bytes());
+                f[sub + 88..sub + 96].copy_from_slice(&e.to_le_bytes());
+            }
+            f[sub + 96..sub + 104].copy_from_slice(&self.max_mapnr.to_le_bytes());
+            let mut first = vec![0u8; bitmap_bytes];
+            let mut second = vec![0u8; bitmap_bytes];
+            for &p in &self.ram {
+                first[p as usize / 8] |= 1 << (p % 8);
+            }
+            for (p, _) in &self.pages {
+                second[*p as usize / 8] |= 1 << (p % 8);
+            }
+            if self.single_bitmap {
+                f.extend(&second);
+            } else {
+                f.extend(&first);
+                f.extend(&second);
+            }
+            // Descriptors of this file's pfns, then the zero page, then data.
+            let mine: Vec<&(u64, Stored)> = self
+                .pages
+                .iter()
+                .filter(|(p, _)| match self.split {
+                    Some((s, e)) => (s..e).contains(p),
+                    None => true,
+                })
+                .collect();
+            let desc_at = f.len();
+            let zero_at = desc_at + mine.len() * 24;
+            let mut data = vec![0u8; BS]; // the shared zero page
+            let mut descs = Vec::new();
+            for (pfn, how) in mine {
+                let page = content(*pfn, how);
+                let (bytes, flags): (Vec<u8>, u32) = match how {
+                    Stored::Raw => (page, 0),
+                    Stored::SharedZero => {
+                        descs.push((zero_at as i64, BS as u32, 0u32));
+                        continue;
+                    }
+                    Stored::Missing => {
+                        descs.push((0, BS as u32, 0));
+                        continue;
+                    }
+                    Stored::Zlib => {
+                        let mut e = flate2::write::ZlibEncoder::new(
+                            Vec::new(),
+                            flate2::Compression::fast(),
+                        );
+                        e.write_all(&page).unwrap();
+                        (e.finish().unwrap(), DUMP_DH_COMPRESSED_ZLIB)
+                    }
+                    #[cfg(feature = "lzo")]
+                    Stored::Lzo => (
+                        lzo1x::compress(&page, lzo1x::CompressLevel::default()),
+                        DUMP_DH_COMPRESSED_LZO,
+                    ),
+                    Stored::Snappy => (
+                        snap::raw::Encoder::new().compress_vec(&page).unwrap(),
+                        DUMP_DH_COMPRESSED_SNAPPY,
+                    ),
+                    Stored::Zstd => (ZSTD_FRAME.to_vec(), DUMP_DH_COMPRESSED_ZSTD),
+                    Stored::Garbage(flags) => (vec![0xa5; 100], *flags),
+                    Stored::BadRawSize => (vec![1; 100], 0),
+                };
+                descs.push(((zero_at + data.len()) as i64, bytes.len() as u32, flags));
+                data.extend(bytes);
+            }
+            for (o, s, fl) in descs {
+                f.extend(o.to_le_bytes());
+                f.extend(s.to_le_bytes());
+                f.extend(fl.to_le_bytes());
+                f.extend(0u64.to_le_bytes());
+            }
+            f.extend(data);
+            f
+        }
+    }
+
+    /// Wraps `file` in the flattened format: records of 1000 bytes in
+    /// reverse order, with a bogus header that a later record overwrites.
+    fn flatten(file: &[u8]) -> Vec<u8> {
+        let mut out = vec![0u8; 4096];
+        out[..12].copy_from_slice(b"makedumpfile");
+        out[16..24].copy_from_slice(&1i64.to_be_bytes());
+        out[24..32].copy_from_slice(&1i64.to_be_bytes());
+        let mut record = |off: usize, data: &[u8]| {
+            out.extend((off as i64).to_be_bytes());
+            out.extend((data.len() as i64).to_be_bytes());
+            out.extend(data);
+        };
+        record(0, &[0xee; 600]);
+        let chunks: Vec<(usize, &[u8])> = file
+            .chunks(1000)
+            .enumerate()
+            .map(|(i, c)| (i * 1000, c))
+            .collect();
+        for (off, c) in chunks.into_iter().rev() {
+            record(off, c);
+        }
+        out.extend((-1i64).to_be_bytes());
+        out.extend((-1i64).to_be_bytes());
+        out
+    }
+
+    fn write(name: &str, bytes: &[u8]) -> PathBuf {
+        let p = std::env::temp_dir().join(format!("dumptool-kdump-{}-{name}", std::process::id()));
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    fn read_page(d: &Dump, pfn: u64) -> Result<Vec<u8>, DumpError> {
+        let mut b = vec![0u8; BS];
+        d.phys().read_phys(pfn * BS as u64, &mut b).map(|_| b)
+    }
+
+    fn all_codecs() -> Vec<(u64, Stored)> {
+        let mut v = vec![
+            (1, Stored::Raw),
+            (2, Stored::SharedZero),
+            (8, Stored::Zlib),
+            (9, Stored::Snappy),
+            (10, Stored::Zstd),
+            (11, Stored::SharedZero),
+            (40, Stored::Raw),
+        ];
+        #[cfg(feature = "lzo")]
+        v.push((12, Stored::Lzo));
+        v.sort_by_key(|p| p.0);
+        v
+    }
+
+    #[test]
+    fn every_codec_plain_and_flattened() {
+        let synth = Synth::new(all_codecs());
+        let file = synth.build();
+        for (name, bytes, format) in [
+            ("plain", file.clone(), DumpFormat::Kdump),
+            ("flat", flatten(&file), DumpFormat::FlattenedKdump),
+        ] {
+            let path = write(name, &bytes);
+            let d = Dump::open(&path).unwrap();
+            assert_eq!(d.format(), format);
+            assert_eq!(d.machine(), "x86_64");
+            assert_eq!(d.max_pfn(), 64);
+            let k = d.kdump().unwrap();
+            assert_eq!(
+                k.zero_page_offset(),
+                Some((2 * BS + 2 * BS + synth.pages.len() * 24) as u64)
+            );
+            for (pfn, how) in &synth.pages {
+                assert_eq!(
+                    read_page(&d, *pfn).unwrap(),
+                    content(*pfn, how),
+                    "{name} pfn {pfn}"
+                );
+                let want = if matches!(how, Stored::SharedZero) {
+                    PageState::Zero
+                } else {
+                    PageState::Present
+                };
+                assert_eq!(d.phys().page_state(*pfn), want, "{name} pfn {pfn}");
+            }
+            // A read spanning raw, zero and excluded pages stops at the first
+            // excluded byte and names it.
+            let mut b = vec![0u8; 3 * BS];
+            let e = d.phys().read_phys(BS as u64 + 5, &mut b).unwrap_err();
+            assert!(
+                matches!(e, DumpError::NotPresent { paddr, reason: Absence::Excluded, .. } if paddr == 3 * BS as u64),
+                "{e}"
+            );
+            assert_eq!(d.phys().page_state(3), PageState::Excluded);
+            assert_eq!(d.phys().page_state(6), PageState::NotInDump);
+            assert_eq!(d.phys().page_state(64), PageState::NotInDump);
+            let e = read_page(&d, 6).unwrap_err();
+            assert_eq!(e.absence(), Some(Absence::NotInDump));
+            let ranges = d.phys().ranges();
+            assert_eq!(ranges.first(), Some(&(BS as u64..3 * BS as u64)));
+            assert_eq!(
+                ranges.iter().map(|r| r.end - r.start).sum::<u64>(),
+                (synth.pages.len() * BS) as u64
+            );
+            // The cache stays bounded.
+            for _ in 0..3 {
+                for (pfn, _) in &synth.pages {
+                    read_page(&d, *pfn).unwrap();
+                }
+            }
+            assert!(k.cache.lock().unwrap().slots.len() <= CACHE_PAGES);
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+
+    #[test]
+    fn old_versions_split_and_single_bitmap() {
+        // Version 5: max_mapnr from the main header; one bitmap only.
+        let mut s = Synth::new(all_codecs());
+        s.version = 5;
+        s.single_bitmap = true;
+        let path = write("v5", &s.build());
+        let d = Dump::open(&path).unwrap();
+        assert_eq!(d.kdump_header().unwrap().header_version, 5);
+        assert_eq!(read_page(&d, 8).unwrap(), content(8, &Stored::Zlib));
+        // Without a 1st bitmap, undumped RAM cannot be told from holes.
+        assert_eq!(d.phys().page_state(3), PageState::NotInDump);
+        std::fs::remove_file(&path).unwrap();
+
+        // A split file holding pfns 8..12 only.
+        let mut s = Synth::new(all_codecs());
+        s.split = Some((8, 12));
+        let path = write("split", &s.build());
+        let d = Dump::open(&path).unwrap();
+        assert!(d.kdump_header().unwrap().split);
+        assert_eq!(d.kdump().unwrap().dumped_pages(), 4);
+        assert_eq!(read_page(&d, 9).unwrap(), content(9, &Stored::Snappy));
+        assert_eq!(read_page(&d, 11).unwrap(), vec![0; BS]);
+        assert_eq!(
+            read_page(&d, 1).unwrap_err().absence(),
+            Some(Absence::NotInDump)
+        );
+        assert_eq!(d.phys().ranges(), vec![8 * BS as u64..12 * BS as u64]);
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn incomplete_and_corrupt_pages_are_errors() {
+        let pages = vec![
+            (1, Stored::Raw),
+            (2, Stored::Missing),
+            (8, Stored::Garbage(DUMP_DH_COMPRESSED_ZLIB)),
+            (9, Stored::Garbage(DUMP_DH_COMPRESSED_SNAPPY)),
+            (10, Stored::Garbage(DUMP_DH_COMPRESSED_ZSTD)),
+            (11, Stored::BadRawSize),
+            (12, Stored::Garbage(DUMP_DH_COMPRESSED_LZO)),
+            (20, Stored::Raw),
+        ];
+        let mut s = Synth::new(pages);
+        s.status |= DUMP_DH_COMPRESSED_INCOMPLETE;
+        let file = s.build();
+        let path = write("corrupt", &file);
+        let d = Dump::open(&path).unwrap();
+        assert!(d.kdump_header().unwrap().incomplete());
+        assert_eq!(read_page(&d, 1).unwrap(), content(1, &Stored::Raw));
+        assert_eq!(d.phys().page_state(2), PageState::Incomplete);
+        assert_eq!(
+            read_page(&d, 2).unwrap_err().absence(),
+            Some(Absence::Incomplete)
+        );
+        for (pfn, codec) in [(8, "zlib"), (9, "snappy"), (10, "zstd"), (12, "lzo")] {
+            let e = read_page(&d, pfn).unwrap_err();
+            let msg = e.to_string();
+            assert!(matches!(e, DumpError::Decompress { .. }), "{msg}");
+            assert!(
+                msg.contains(&format!("{:#x}", pfn * BS as u64)) && msg.contains(codec),
+                "{msg}"
+            );
+            assert!(msg.starts_with(&path.display().to_string()), "{msg}");
+        }
+        let e = read_page(&d, 11).unwrap_err();
+        assert!(e.to_string().contains("stored size 100"), "{e}");
+        // Cut inside the last page's data: that page is incomplete, the
+        // others still read.
+        let cut = write("cut", &file[..file.len() - 10]);
+        let d = Dump::open(&cut).unwrap();
+        assert_eq!(
+            read_page(&d, 20).unwrap_err().absence(),
+            Some(Absence::Incomplete)
+        );
+        assert!(read_page(&d, 1).is_ok());
+        // Without the incomplete flag the same file is corrupt: truncated.
+        let mut complete = file.clone();
+        complete[424..428].copy_from_slice(&DUMP_DH_COMPRESSED_ZLIB.to_le_bytes());
+        let cut2 = write("cut2", &complete[..complete.len() - 10]);
+        let d = Dump::open(&cut2).unwrap();
+        let e = read_page(&d, 20).unwrap_err();
+        assert!(matches!(e, DumpError::Truncated { .. }), "{e}");
+        // Descriptor table cut: an error at open unless incomplete.
+        let short = 2 * BS + 2 * BS + 3 * 24;
+        let e = Dump::open(write("cut3", &complete[..short])).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("page descriptor table (8 descriptors)"),
+            "{e}"
+        );
+        let d = Dump::open(write("cut4", &file[..short])).unwrap();
+        assert_eq!(
+            d.phys().page_state(1),
+            PageState::Incomplete,
+            "its data is cut off"
+        );
+        assert_eq!(
+            read_page(&d, 1).unwrap_err().absence(),
+            Some(Absence::Incomplete)
+        );
+        assert_eq!(d.phys().page_state(20), PageState::Incomplete);
+        assert_eq!(
+            read_page(&d, 20).unwrap_err().absence(),
+            Some(Absence::Incomplete)
+        );
+        for n in ["corrupt", "cut", "cut2", "cut3", "cut4"] {
+            let _ = std::fs::remove_file(
+                std::env::temp_dir().join(format!("dumptool-kdump-{}-{n}", std::process::id())),
+            );
+        }
+    }
+
+    #[test]
+    fn dump_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Dump>();
+        check::<super::super::KernelMemory<'static>>();
+    }
 }

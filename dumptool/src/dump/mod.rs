@@ -112,7 +112,7 @@ pub trait PhysMemory: Send + Sync {
 
 enum Reader {
     Elf(ElfReader),
-    Kdump(KdumpReader),
+    Kdump(Box<KdumpReader>),
 }
 
 /// An open crash dump.
@@ -273,7 +273,7 @@ impl Dump {
             format,
             vmcoreinfo,
             notes,
-            reader: Reader::Kdump(reader),
+            reader: Reader::Kdump(Box::new(reader)),
             page_size,
             max_pfn,
             machine,
@@ -304,7 +304,7 @@ impl Dump {
     pub fn phys(&self) -> &dyn PhysMemory {
         match &self.reader {
             Reader::Elf(r) => r,
-            Reader::Kdump(r) => r,
+            Reader::Kdump(r) => &**r,
         }
     }
 

@@ -93,6 +93,11 @@ pub(crate) fn truncated(src: &dyn Source, offset: u64, len: u64, what: String) -
     }
 }
 
+/// Whether `len` bytes at `offset` fit within `total` bytes.
+pub(crate) fn fits(offset: u64, len: u64, total: u64) -> bool {
+    matches!(offset.checked_add(len), Some(end) if end <= total)
+}
+
 /// `offset..offset+len` as a `usize` range when it lies within `total`.
 pub(crate) fn checked_range(
     offset: u64,

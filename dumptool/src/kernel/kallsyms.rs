@@ -8,8 +8,6 @@
 use super::VirtRead;
 use hashbrown::HashTable;
 use std::fmt;
-use std::hash::BuildHasher;
-use std::sync::OnceLock;
 
 /// Addresses of the kallsyms tables in the crashed kernel (from VMCOREINFO).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,31 +82,73 @@ const MAX_SYMS: u64 = 4 << 20;
 const MAX_NAMES: usize = 64 << 20;
 
 /// One decoded symbol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Symbol<'a> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Symbol {
     /// Name.
-    pub name: &'a str,
+    pub name: String,
     /// Address in the crashed kernel (KASLR applied).
     pub addr: u64,
     /// The `nm`-style type letter (`T`, `t`, `D`, ...).
     pub kind: char,
 }
 
-/// The crashed kernel's symbol table.
+/// Multiplier of the polynomial name hash (odd, so it has an inverse mod 2^64).
+const HASH_MUL: u64 = 0x100_0000_01b3;
+
+/// `HASH_MUL^-1 mod 2^64` by Newton's iteration.
+const fn inverse(a: u64) -> u64 {
+    let mut x = a; // correct to 3 bits for odd a
+    let mut i = 0;
+    while i < 6 {
+        x = x.wrapping_mul(2u64.wrapping_sub(a.wrapping_mul(x)));
+        i += 1;
+    }
+    x
+}
+const HASH_MUL_INV: u64 = inverse(HASH_MUL);
+
+/// Polynomial hash of `bytes`: `sum(b_i * HASH_MUL^(n-1-i))`, with `HASH_MUL^n`.
+fn poly(bytes: &[u8]) -> (u64, u64) {
+    bytes.iter().fold((0u64, 1u64), |(h, p), &b| {
+        (
+            h.wrapping_mul(HASH_MUL).wrapping_add(b as u64 + 1),
+            p.wrapping_mul(HASH_MUL),
+        )
+    })
+}
+
+/// The compressed token table.
+struct Tokens {
+    /// Bytes of each token.
+    text: Vec<Vec<u8>>,
+    /// `(hash, HASH_MUL^len)` of each token, to hash names without expanding them.
+    hash: Box<[(u64, u64); 256]>,
+}
+
+/// The crashed kernel's symbol table. Names stay compressed as the kernel
+/// keeps them; lookups go through an index of name hashes composed from
+/// token hashes, and only candidate names are expanded.
 pub struct Kallsyms {
-    /// All names, concatenated.
-    text: String,
-    /// `(name start, name len, type, address)` per symbol, in kallsyms order.
-    syms: Vec<(u32, u16, u8, u64)>,
+    /// `kallsyms_names` as read.
+    names: Vec<u8>,
+    /// Position of each symbol's length byte in `names`.
+    starts: Vec<u32>,
+    /// `kallsyms_offsets` as read; addresses are decoded on demand.
+    offsets: Vec<u8>,
+    /// Address of `kallsyms_offsets` (for place-relative offsets).
+    offsets_addr: u64,
+    /// `kallsyms_relative_base`'s value, when the kernel has one.
+    base: Option<u64>,
+    tokens: Tokens,
     encoding: AddressEncoding,
-    /// Symbol indices by name (first definition wins on lookup).
-    index: OnceLock<HashTable<u32>>,
+    /// Symbol indices by name hash.
+    index: HashTable<u32>,
 }
 
 impl fmt::Debug for Kallsyms {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Kallsyms")
-            .field("symbols", &self.syms.len())
+            .field("symbols", &self.starts.len())
             .field("encoding", &self.encoding)
             .finish()
     }
@@ -125,51 +165,21 @@ fn read<'a>(
     Ok(buf)
 }
 
-/// Expands the compressed names: `(type letter, name)` per symbol.
-fn expand(
-    names: &[u8],
-    tokens: &[&[u8]; 256],
-    count: usize,
-) -> Result<(String, Vec<(u32, u16, u8)>), KallsymsError> {
-    let mut text = String::with_capacity(count * 24);
-    let mut out = Vec::with_capacity(count);
-    let mut pos = 0usize;
-    let mut buf: Vec<u8> = Vec::with_capacity(256);
-    for i in 0..count {
-        let b0 = *names.get(pos).ok_or_else(|| {
-            KallsymsError::Corrupt(format!("names table ends before symbol {i} of {count}"))
-        })? as usize;
-        let (len, hdr) = if b0 & 0x80 != 0 {
-            let b1 = *names.get(pos + 1).ok_or_else(|| {
-                KallsymsError::Corrupt(format!("names table ends inside symbol {i}'s length"))
-            })? as usize;
-            ((b0 & 0x7f) | (b1 << 7), 2)
-        } else {
-            (b0, 1)
-        };
-        let comp = names.get(pos + hdr..pos + hdr + len).ok_or_else(|| {
-            KallsymsError::Corrupt(format!("symbol {i}'s name runs past the names table"))
-        })?;
-        pos += hdr + len;
-        buf.clear();
-        for &t in comp {
-            buf.extend_from_slice(tokens[t as usize]);
-        }
-        let (&kind, name) = buf
-            .split_first()
-            .ok_or_else(|| KallsymsError::Corrupt(format!("symbol {i} has an empty name")))?;
-        let name = std::str::from_utf8(name)
-            .map_err(|_| KallsymsError::Corrupt(format!("symbol {i}'s name is not UTF-8")))?;
-        let start = u32::try_from(text.len())
-            .map_err(|_| KallsymsError::Corrupt("names too large".into()))?;
-        text.push_str(name);
-        out.push((start, name.len().min(u16::MAX as usize) as u16, kind));
+/// `(header length, compressed length)` of the name at `pos` (1- or 2-byte length).
+#[inline]
+fn name_header(names: &[u8], pos: usize) -> Option<(usize, usize)> {
+    let b0 = *names.get(pos)? as usize;
+    if b0 & 0x80 != 0 {
+        let b1 = *names.get(pos + 1)? as usize;
+        Some((2, (b0 & 0x7f) | (b1 << 7)))
+    } else {
+        Some((1, b0))
     }
-    Ok((text, out))
 }
 
 impl Kallsyms {
-    /// Reads and decodes the tables.
+    /// Reads the tables and picks the address encoding; names are expanded
+    /// only on demand.
     pub fn read(mem: &dyn VirtRead, t: &KallsymsTables) -> Result<Kallsyms, KallsymsError> {
         let mut w = [0u8; 4];
         let n = u32::from_le_bytes(
@@ -191,22 +201,22 @@ impl Kallsyms {
         let max = token_index.iter().copied().max().unwrap_or(0);
         let mut table = vec![0u8; max + 256];
         read(mem, "kallsyms_token_table", t.token_table, &mut table)?;
-        let mut tokens: [&[u8]; 256] = [&[]; 256];
-        for (slot, &start) in tokens.iter_mut().zip(&token_index) {
+        let mut text = Vec::with_capacity(256);
+        for &start in &token_index {
             let rest = table.get(start..).unwrap_or(&[]);
             let end = rest.iter().position(|&b| b == 0).ok_or_else(|| {
                 KallsymsError::Corrupt(format!("token at {start} is not NUL-terminated"))
             })?;
-            *slot = &rest[..end];
+            text.push(rest[..end].to_vec());
         }
-        let mut offsets_raw = vec![0u8; count * 4];
-        read(mem, "kallsyms_offsets", t.offsets, &mut offsets_raw)?;
-        let offsets: Vec<i32> = offsets_raw
-            .chunks_exact(4)
-            .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
-        let names = read_names(mem, t.names, count)?;
-        let (text, decoded) = expand(&names, &tokens, count)?;
+        let mut hash = Box::new([(0u64, 1u64); 256]);
+        for (slot, t) in hash.iter_mut().zip(&text) {
+            *slot = poly(t);
+        }
+        let tokens = Tokens { text, hash };
+        let mut offsets = vec![0u8; count * 4];
+        read(mem, "kallsyms_offsets", t.offsets, &mut offsets)?;
+        let (names, starts) = read_names(mem, t.names, count)?;
         let base = match t.relative_base {
             Some(a) => {
                 let mut q = [0u8; 8];
@@ -218,26 +228,20 @@ impl Kallsyms {
             }
             None => None,
         };
-        let addr_of = |enc: AddressEncoding, i: usize| -> Option<u64> {
-            let off = offsets[i];
-            match enc {
-                AddressEncoding::AbsolutePercpu => {
-                    let b = base?;
-                    Some(if off >= 0 {
-                        off as u64
-                    } else {
-                        b.wrapping_sub(1).wrapping_sub(off as i64 as u64)
-                    })
-                }
-                AddressEncoding::RelativeToBase => Some(base?.wrapping_add(off as u32 as u64)),
-                AddressEncoding::PlaceRelative => {
-                    Some((t.offsets + 4 * i as u64).wrapping_add(off as i64 as u64))
-                }
-            }
+        let mut ks = Kallsyms {
+            names,
+            starts,
+            offsets,
+            offsets_addr: t.offsets,
+            base,
+            tokens,
+            encoding: AddressEncoding::AbsolutePercpu,
+            index: HashTable::new(),
         };
-        let stext_i = decoded.iter().position(|&(s, l, k)| {
-            &text[s as usize..s as usize + l as usize] == "_stext" && k.eq_ignore_ascii_case(&b't')
-        });
+        ks.build_index();
+        let stext_i = ks
+            .find("_stext")
+            .find(|&i| ks.kind(i).eq_ignore_ascii_case(&'t'));
         let stext_i =
             stext_i.ok_or_else(|| KallsymsError::Corrupt("no _stext among the symbols".into()))?;
         let all = [
@@ -245,9 +249,9 @@ impl Kallsyms {
             AddressEncoding::RelativeToBase,
             AddressEncoding::PlaceRelative,
         ];
-        let encoding = all
+        ks.encoding = all
             .into_iter()
-            .find(|&e| addr_of(e, stext_i) == Some(t.stext))
+            .find(|&e| ks.addr_with(e, stext_i) == Some(t.stext))
             .ok_or_else(|| KallsymsError::NoEncoding {
                 stext: t.stext,
                 tried: all
@@ -255,7 +259,7 @@ impl Kallsyms {
                     .map(|&e| {
                         format!(
                             "{e}: {}",
-                            addr_of(e, stext_i)
+                            ks.addr_with(e, stext_i)
                                 .map(|a| format!("{a:#x}"))
                                 .unwrap_or_else(|| "needs relative_base".into())
                         )
@@ -263,16 +267,98 @@ impl Kallsyms {
                     .collect::<Vec<_>>()
                     .join(", "),
             })?;
-        let syms = decoded
-            .into_iter()
-            .enumerate()
-            .map(|(i, (s, l, k))| (s, l, k, addr_of(encoding, i).unwrap_or(0)))
-            .collect();
-        Ok(Kallsyms {
-            text,
-            syms,
-            encoding,
-            index: OnceLock::new(),
+        Ok(ks)
+    }
+
+    /// Symbol `i`'s address under encoding `enc` (`None`: the encoding needs a base this kernel lacks).
+    fn addr_with(&self, enc: AddressEncoding, i: usize) -> Option<u64> {
+        let b = self.offsets.get(4 * i..4 * i + 4)?;
+        let off = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        match enc {
+            AddressEncoding::AbsolutePercpu => {
+                let base = self.base?;
+                Some(if off >= 0 {
+                    off as u64
+                } else {
+                    base.wrapping_sub(1).wrapping_sub(off as i64 as u64)
+                })
+            }
+            AddressEncoding::RelativeToBase => Some(self.base?.wrapping_add(off as u32 as u64)),
+            AddressEncoding::PlaceRelative => {
+                Some((self.offsets_addr + 4 * i as u64).wrapping_add(off as i64 as u64))
+            }
+        }
+    }
+
+    /// Symbol `i`'s address.
+    fn addr(&self, i: usize) -> u64 {
+        self.addr_with(self.encoding, i).unwrap_or(0)
+    }
+
+    /// The compressed token bytes of symbol `i`.
+    fn compressed(&self, i: usize) -> &[u8] {
+        let pos = self.starts[i] as usize;
+        match name_header(&self.names, pos) {
+            Some((hdr, len)) => self.names.get(pos + hdr..pos + hdr + len).unwrap_or(&[]),
+            None => &[],
+        }
+    }
+
+    /// Indexes every name by a hash composed from its tokens' hashes (the
+    /// names are never expanded): one sequential pass over the table.
+    fn build_index(&mut self) {
+        let mut first_byte = [0u64; 256];
+        for (slot, t) in first_byte.iter_mut().zip(&self.tokens.text) {
+            *slot = t.first().copied().unwrap_or(0) as u64 + 1;
+        }
+        let table: &[(u64, u64); 256] = &self.tokens.hash;
+        let mut hashes = Vec::with_capacity(self.starts.len());
+        for &pos in &self.starts {
+            let pos = pos as usize;
+            let (hdr, len) = name_header(&self.names, pos).unwrap_or((1, 0));
+            let comp = self.names.get(pos + hdr..pos + hdr + len).unwrap_or(&[]);
+            let (mut h, mut p) = (0u64, 1u64);
+            for &t in comp {
+                let (th, tp) = table[t as usize];
+                h = h.wrapping_mul(tp).wrapping_add(th);
+                p = p.wrapping_mul(tp);
+            }
+            // Drop the leading type letter: its term is (c + 1) * HASH_MUL^(len - 1).
+            let first = comp.first().map(|&t| first_byte[t as usize]).unwrap_or(0);
+            hashes.push(h.wrapping_sub(first.wrapping_mul(p.wrapping_mul(HASH_MUL_INV))));
+        }
+        let mut index = HashTable::with_capacity(hashes.len());
+        for (i, &h) in hashes.iter().enumerate() {
+            index.insert_unique(h, i as u32, |&j: &u32| hashes[j as usize]);
+        }
+        self.index = index;
+    }
+
+    /// Expands symbol `i`'s type letter and name into `buf`.
+    fn expand_into(&self, i: usize, buf: &mut Vec<u8>) {
+        buf.clear();
+        for &t in self.compressed(i) {
+            buf.extend_from_slice(&self.tokens.text[t as usize]);
+        }
+    }
+
+    fn kind(&self, i: usize) -> char {
+        self.compressed(i)
+            .first()
+            .and_then(|&t| self.tokens.text[t as usize].first())
+            .copied()
+            .unwrap_or(b'?') as char
+    }
+
+    /// Indices of the symbols named `name`, in kallsyms order.
+    fn find<'s>(&'s self, name: &'s str) -> impl Iterator<Item = usize> + 's {
+        let (h, _) = poly(name.as_bytes());
+        let mut hits: Vec<usize> = self.index.iter_hash(h).map(|&i| i as usize).collect();
+        hits.sort_unstable();
+        let mut buf = Vec::new();
+        hits.into_iter().filter(move |&i| {
+            self.expand_into(i, &mut buf);
+            buf.get(1..) == Some(name.as_bytes())
         })
     }
 
@@ -283,82 +369,83 @@ impl Kallsyms {
 
     /// Number of symbols.
     pub fn len(&self) -> usize {
-        self.syms.len()
+        self.starts.len()
     }
 
     /// Whether there are none (never true for a decoded table).
     pub fn is_empty(&self) -> bool {
-        self.syms.is_empty()
+        self.starts.is_empty()
     }
 
-    fn sym(&self, i: usize) -> Symbol<'_> {
-        let (s, l, k, addr) = self.syms[i];
+    /// Every symbol, in kallsyms order (names expanded as it goes).
+    pub fn iter(&self) -> impl Iterator<Item = Symbol> + '_ {
+        let mut buf = Vec::new();
+        (0..self.starts.len()).map(move |i| self.symbol(i, &mut buf))
+    }
+
+    fn symbol(&self, i: usize, buf: &mut Vec<u8>) -> Symbol {
+        self.expand_into(i, buf);
+        let kind = buf.first().copied().unwrap_or(b'?') as char;
+        let name = String::from_utf8_lossy(buf.get(1..).unwrap_or(&[])).into_owned();
         Symbol {
-            name: &self.text[s as usize..s as usize + l as usize],
-            addr,
-            kind: k as char,
+            name,
+            addr: self.addr(i),
+            kind,
         }
     }
 
-    /// Every symbol, in kallsyms order.
-    pub fn iter(&self) -> impl Iterator<Item = Symbol<'_>> + '_ {
-        (0..self.syms.len()).map(move |i| self.sym(i))
+    /// Every symbol named `name`, in kallsyms order.
+    pub fn named(&self, name: &str) -> Vec<Symbol> {
+        let mut buf = Vec::new();
+        self.find(name)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|i| self.symbol(i, &mut buf))
+            .collect()
     }
 
-    /// The address of `name` (the first one, for names defined several times).
+    /// The address of `name` (the first definition, for names defined several times).
     pub fn lookup(&self, name: &str) -> Option<u64> {
-        let index = self.index.get_or_init(|| {
-            let mut t = HashTable::with_capacity(self.syms.len());
-            for i in 0..self.syms.len() {
-                let h = hash(self.sym(i).name);
-                t.insert_unique(h, i as u32, |&j: &u32| hash(self.sym(j as usize).name));
-            }
-            t
-        });
-        let h = hash(name);
-        index
-            .find(h, |&i| self.sym(i as usize).name == name)
-            .map(|&i| self.sym(i as usize).addr)
+        self.find(name).next().map(|i| self.addr(i))
+    }
+
+    /// Every address of `name` (static functions repeat names).
+    pub fn lookup_all(&self, name: &str) -> Vec<u64> {
+        self.find(name).map(|i| self.addr(i)).collect()
     }
 }
 
-fn hash(name: &str) -> u64 {
-    foldhash::fast::FixedState::with_seed(0x6b73_796d).hash_one(name)
-}
-
-/// Reads the compressed names table in growing chunks until `count` names fit.
-fn read_names(mem: &dyn VirtRead, addr: u64, count: usize) -> Result<Vec<u8>, KallsymsError> {
+/// Reads the compressed names table in growing chunks until `count` names
+/// fit; returns it with each name's start.
+fn read_names(
+    mem: &dyn VirtRead,
+    addr: u64,
+    count: usize,
+) -> Result<(Vec<u8>, Vec<u32>), KallsymsError> {
     let mut names: Vec<u8> = Vec::new();
+    let mut starts: Vec<u32> = Vec::with_capacity(count);
+    let mut pos = 0usize;
     let mut chunk = (count * 12).max(4096);
-    loop {
-        let old = names.len();
-        names.resize(old + chunk, 0);
-        read(mem, "kallsyms_names", addr + old as u64, &mut names[old..])?;
-        // Walk the length bytes to see whether all names are inside.
-        let mut pos = 0usize;
-        let mut seen = 0usize;
-        while seen < count && pos < names.len() {
-            let b0 = names[pos] as usize;
-            let (len, hdr) = if b0 & 0x80 != 0 {
-                (
-                    (b0 & 0x7f) | ((*names.get(pos + 1).unwrap_or(&0) as usize) << 7),
-                    2,
-                )
-            } else {
-                (b0, 1)
-            };
-            pos += hdr + len;
-            seen += 1;
-        }
-        if seen == count && pos <= names.len() {
-            names.truncate(pos);
-            return Ok(names);
-        }
+    while starts.len() < count {
         if names.len() >= MAX_NAMES {
             return Err(KallsymsError::Corrupt(format!(
                 "names of {count} symbols do not fit in {MAX_NAMES} bytes"
             )));
         }
-        chunk = names.len();
+        let old = names.len();
+        names.resize(old + chunk, 0);
+        read(mem, "kallsyms_names", addr + old as u64, &mut names[old..])?;
+        while starts.len() < count {
+            match name_header(&names, pos) {
+                Some((hdr, len)) if pos + hdr + len <= names.len() => {
+                    starts.push(pos as u32);
+                    pos += hdr + len;
+                }
+                _ => break,
+            }
+        }
+        chunk = (chunk / 2).max(4096);
     }
+    names.truncate(pos);
+    Ok((names, starts))
 }
