@@ -181,21 +181,22 @@ mod tests {
             x ^= x >> 7;
             x ^= x << 17;
             let run = (x % 200) as usize;
-            bits.extend(std::iter::repeat(i % 3 != 0).take(run));
+            for _ in 0..run {
+                bits.push(i % 3 != 0);
+            }
         }
         let n = bits.len();
         for ranked in [false, true] {
             let bm = bitmap(&bits, ranked);
             let mut count = 0u64;
-            for i in 0..=n {
-                if i % 97 == 0 || i == n {
+            for (i, &bit) in bits.iter().enumerate() {
+                if i % 97 == 0 {
                     assert_eq!(bm.rank(i as u64), count, "rank({i}), ranked={ranked}");
                 }
-                if i < n {
-                    assert_eq!(bm.get(i as u64), bits[i]);
-                    count += bits[i] as u64;
-                }
+                assert_eq!(bm.get(i as u64), bit);
+                count += u64::from(bit);
             }
+            assert_eq!(bm.rank(n as u64), count);
             // Runs over a window not aligned to words.
             let (lo, hi) = (37u64, n as u64 - 5);
             let mut naive: Vec<Range<u64>> = Vec::new();

@@ -417,3 +417,168 @@ mod tests {
         );
     }
 }
+
+/// Builds small ELF vmcores for tests, laid out like qemu's: section header
+/// 0 right after the ELF header, program headers after it, `PN_XNUM` when
+/// asked for.
+#[cfg(test)]
+pub(crate) mod synth {
+    use super::{PHDR_SIZE, PN_XNUM, PT_LOAD, PT_NOTE, SHDR_SIZE};
+
+    /// A `PT_LOAD`: physical address, file bytes, memory size, vaddr.
+    pub(crate) struct Load {
+        pub paddr: u64,
+        pub vaddr: u64,
+        pub data: Vec<u8>,
+        pub memsz: u64,
+    }
+
+    /// An ELF note in file form.
+    pub(crate) fn note(name: &str, ty: u32, desc: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend((name.len() as u32 + 1).to_le_bytes());
+        v.extend((desc.len() as u32).to_le_bytes());
+        v.extend(ty.to_le_bytes());
+        v.extend(name.as_bytes());
+        v.push(0);
+        while v.len() % 4 != 0 {
+            v.push(0);
+        }
+        v.extend(desc);
+        while v.len() % 4 != 0 {
+            v.push(0);
+        }
+        v
+    }
+
+    /// An ELF core with one `PT_NOTE` holding `notes` and the `loads`.
+    pub(crate) fn elf(notes: &[u8], loads: &[Load], xnum: bool) -> Vec<u8> {
+        let phnum = 1 + loads.len();
+        let shoff = 64u64;
+        let phoff = shoff + SHDR_SIZE as u64;
+        let mut data_at = phoff + (phnum * PHDR_SIZE) as u64;
+        let mut f = vec![0u8; 64];
+        f[..4].copy_from_slice(b"\x7fELF");
+        f[4] = 2;
+        f[5] = 1;
+        f[6] = 1;
+        f[16..18].copy_from_slice(&4u16.to_le_bytes()); // ET_CORE
+        f[18..20].copy_from_slice(&62u16.to_le_bytes()); // x86_64
+        f[20..24].copy_from_slice(&1u32.to_le_bytes());
+        f[32..40].copy_from_slice(&phoff.to_le_bytes());
+        f[40..48].copy_from_slice(&shoff.to_le_bytes());
+        f[52..54].copy_from_slice(&8u16.to_le_bytes()); // qemu's e_ehsize quirk
+        f[54..56].copy_from_slice(&(PHDR_SIZE as u16).to_le_bytes());
+        let e_phnum = if xnum { PN_XNUM } else { phnum as u16 };
+        f[56..58].copy_from_slice(&e_phnum.to_le_bytes());
+        f[58..60].copy_from_slice(&(SHDR_SIZE as u16).to_le_bytes());
+        f[60..62].copy_from_slice(&1u16.to_le_bytes());
+        let mut sh = vec![0u8; SHDR_SIZE];
+        sh[44..48].copy_from_slice(&(phnum as u32).to_le_bytes());
+        f.extend(sh);
+        let mut body: Vec<u8> = Vec::new();
+        let phdr = |ty: u32, off: u64, vaddr: u64, paddr: u64, filesz: u64, memsz: u64| {
+            let mut p = vec![0u8; PHDR_SIZE];
+            p[0..4].copy_from_slice(&ty.to_le_bytes());
+            p[8..16].copy_from_slice(&off.to_le_bytes());
+            p[16..24].copy_from_slice(&vaddr.to_le_bytes());
+            p[24..32].copy_from_slice(&paddr.to_le_bytes());
+            p[32..40].copy_from_slice(&filesz.to_le_bytes());
+            p[40..48].copy_from_slice(&memsz.to_le_bytes());
+            p
+        };
+        f.extend(phdr(
+            PT_NOTE,
+            data_at,
+            0,
+            0,
+            notes.len() as u64,
+            notes.len() as u64,
+        ));
+        body.extend(notes);
+        data_at += notes.len() as u64;
+        for l in loads {
+            f.extend(phdr(
+                PT_LOAD,
+                data_at,
+                l.vaddr,
+                l.paddr,
+                l.data.len() as u64,
+                l.memsz,
+            ));
+            body.extend(&l.data);
+            data_at += l.data.len() as u64;
+        }
+        f.extend(body);
+        f
+    }
+}
+
+#[cfg(test)]
+mod file_tests {
+    use super::super::{Dump, DumpError, DumpFormat, PageState};
+    use super::synth::{elf, note, Load};
+
+    #[test]
+    fn qemu_layout_pn_xnum_overlaps_and_excluded_tails() {
+        let ram: Vec<u8> = (0..0x4000u32).map(|i| (i % 251) as u8).collect();
+        let loads = [
+            // RAM: 16 KiB stored, 8 KiB more excluded.
+            Load {
+                paddr: 0,
+                vaddr: 0,
+                data: ram.clone(),
+                memsz: 0x6000,
+            },
+            // A kernel-text view of RAM page 1 (as /proc/vmcore has), with
+            // other bytes: the RAM segment, sorted first, wins.
+            Load {
+                paddr: 0x1000,
+                vaddr: 0xffff_ffff_8100_0000,
+                data: vec![0xee; 0x1000],
+                memsz: 0x1000,
+            },
+            // A second range, higher up.
+            Load {
+                paddr: 0x10_0000,
+                vaddr: 0,
+                data: vec![7; 0x2000],
+                memsz: 0x2000,
+            },
+        ];
+        let mut notes = note("CORE", 1, &[0; 336]);
+        notes.extend(note("VMCOREINFO", 0, b"OSRELEASE=6.99\nPAGESIZE=4096\n"));
+        for xnum in [false, true] {
+            let p =
+                std::env::temp_dir().join(format!("dumptool-elf-{}-{xnum}", std::process::id()));
+            std::fs::write(&p, elf(&notes, &loads, xnum)).unwrap();
+            let d = Dump::open(&p).unwrap();
+            assert_eq!(d.format(), DumpFormat::Elf);
+            assert_eq!(d.notes().prstatus_count(), 1);
+            assert_eq!(d.vmcoreinfo().unwrap().osrelease.as_deref(), Some("6.99"));
+            assert_eq!(d.elf_segments().unwrap().len(), 4);
+            assert_eq!(d.max_pfn(), 0x102);
+            let mut b = vec![0u8; 0x4000];
+            d.phys().read_phys(0, &mut b).unwrap();
+            assert_eq!(b, ram);
+            assert_eq!(d.phys().page_state(3), PageState::Present);
+            assert_eq!(d.phys().page_state(4), PageState::Excluded);
+            assert_eq!(d.phys().page_state(6), PageState::NotInDump);
+            assert_eq!(d.phys().page_state(0x101), PageState::Present);
+            let e = d.phys().read_phys(0x3ff0, &mut b[..0x20]).unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    DumpError::NotPresent {
+                        paddr: 0x4000,
+                        reason: super::super::Absence::Excluded,
+                        ..
+                    }
+                ),
+                "{e}"
+            );
+            assert_eq!(d.phys().ranges(), vec![0..0x4000, 0x10_0000..0x10_2000]);
+            std::fs::remove_file(&p).unwrap();
+        }
+    }
+}

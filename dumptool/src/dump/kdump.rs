@@ -10,7 +10,7 @@
 //! | then | page data, each compressed (zlib / lzo / snappy / zstd per descriptor flag) or raw |
 //!
 //! A descriptor is found by the rank of its pfn among the dumped pages (a
-//! [`Bitmap`] rank index). Many descriptors may point at one all-zero raw
+//! rank index over the bitmap). Many descriptors may point at one all-zero raw
 //! page written right after the descriptor table (qemu always does this,
 //! makedumpfile when it excludes zero pages): those pages are
 //! [`PageState::Zero`]. Decompressed pages live in a small bounded cache.

@@ -4,10 +4,10 @@
 //! keys (`OSRELEASE`, `PAGESIZE`, `KERNELOFFSET`, `BUILD-ID`, `CRASHTIME`).
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 /// Why VMCOREINFO text could not be parsed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line} `{text}`: {detail}")]
 pub struct VmcoreInfoError {
     /// 1-based line number.
     pub line: usize,
@@ -16,14 +16,6 @@ pub struct VmcoreInfoError {
     /// What is wrong with it.
     pub detail: String,
 }
-
-impl fmt::Display for VmcoreInfoError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {} `{}`: {}", self.line, self.text, self.detail)
-    }
-}
-
-impl std::error::Error for VmcoreInfoError {}
 
 /// Parsed VMCOREINFO.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -526,3 +526,143 @@ fn phys_base_from_elf(dump: &Dump) -> Option<u64> {
         .find(|s| s.p_type == super::elf::PT_LOAD && s.p_vaddr >= START_KERNEL_MAP && s.p_memsz > 0)
         .map(|s| s.p_paddr.wrapping_sub(s.p_vaddr - START_KERNEL_MAP))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::elf::synth::{elf, note, Load};
+    use super::*;
+
+    const SME: u64 = 1 << 47;
+    const NX: u64 = 1 << 63;
+
+    /// A sign-extended virtual address from 5-level indices.
+    fn va5(l5: u64, l4: u64, l3: u64, l2: u64, l1: u64, off: u64) -> u64 {
+        let v = (l5 << 48) | (l4 << 39) | (l3 << 30) | (l2 << 21) | (l1 << 12) | off;
+        (((v << 7) as i64) >> 7) as u64
+    }
+
+    /// 64 KiB of physical memory holding 5-level page tables: PML5 at
+    /// 0x1000, PML4 0x2000, PDPT 0x3000, PD 0x4000, PT 0x5000, data at
+    /// 0x6000. Entries carry the SME bit and NX, which must be masked off.
+    fn memory() -> Vec<u8> {
+        let mut m = vec![0u8; 0x10000];
+        let mut set = |table: usize, index: usize, entry: u64| {
+            let at = table + index * 8;
+            m[at..at + 8].copy_from_slice(&entry.to_le_bytes());
+        };
+        let flags = SME | NX | 0x63; // present, rw, accessed, dirty
+        set(0x1000, 500, 0x2000 | flags);
+        set(0x2000, 3, 0x3000 | flags);
+        set(0x3000, 4, 0x4000 | flags);
+        set(0x3000, 8, flags | PAGE_SIZE_BIT); // 1 GiB page at 0
+        set(0x4000, 5, 0x5000 | flags);
+        set(0x4000, 7, flags | PAGE_SIZE_BIT | 0x1000); // 2 MiB page at 0 (PAT bit set)
+        set(0x4000, 9, 0x7000 | SME); // not present
+        set(0x5000, 6, 0x6000 | flags);
+        set(0x5000, 7, 0x8000 | flags);
+        set(0x1000, 501, 0x2000 | flags | PAGE_SIZE_BIT); // invalid huge PML5 entry
+        for (i, b) in m[0x6000..0x9000].iter_mut().enumerate() {
+            *b = (i % 253) as u8;
+        }
+        m
+    }
+
+    #[test]
+    fn five_level_walk_huge_pages_and_sme() {
+        let info = format!(
+            "OSRELEASE=6.99\nPAGESIZE=4096\nSYMBOL(init_top_pgt)={:x}\nNUMBER(phys_base)=0\n\
+             NUMBER(pgtable_l5_enabled)=1\nNUMBER(sme_mask)={SME}\n",
+            START_KERNEL_MAP + 0x1000
+        );
+        let loads = [Load {
+            paddr: 0,
+            vaddr: 0,
+            data: memory(),
+            memsz: 0x10000,
+        }];
+        let p = std::env::temp_dir().join(format!("dumptool-x86-{}", std::process::id()));
+        std::fs::write(
+            &p,
+            elf(&note("VMCOREINFO", 0, info.as_bytes()), &loads, false),
+        )
+        .unwrap();
+        let dump = Dump::open(&p).unwrap();
+        let mut mem = KernelMemory::new(&dump).unwrap();
+        assert!(mem.five_level());
+        assert_eq!(mem.top_pgt_paddr(), 0x1000);
+
+        // 4 KiB pages, across a page boundary (0x6000 then 0x8000).
+        let v = va5(500, 3, 4, 5, 6, 0xff0);
+        let t = mem.walk(v).unwrap();
+        assert_eq!(
+            (t.paddr, t.contiguous, t.method),
+            (0x6ff0, 0x10, Method::PageTable(PageLevel::Pt))
+        );
+        let b = mem.read_bytes(v, 0x20).unwrap();
+        let m = memory();
+        assert_eq!(&b[..0x10], &m[0x6ff0..0x7000]);
+        assert_eq!(&b[0x10..], &m[0x8000..0x8010]);
+        // 2 MiB and 1 GiB pages map physical 0.
+        let t = mem.walk(va5(500, 3, 4, 7, 6, 0x10)).unwrap();
+        assert_eq!(
+            (t.paddr, t.method),
+            (0x6010, Method::PageTable(PageLevel::Pd))
+        );
+        let t = mem.walk(va5(500, 3, 8, 0, 6, 0x10)).unwrap();
+        assert_eq!(
+            (t.paddr, t.method),
+            (0x6010, Method::PageTable(PageLevel::Pdpt))
+        );
+        assert_eq!(
+            mem.read_u64(va5(500, 3, 8, 0, 6, 0)).unwrap(),
+            u64::from_le_bytes(m[0x6000..0x6008].try_into().unwrap())
+        );
+        // Cached translations give the same answers.
+        assert_eq!(mem.translate(va5(500, 3, 4, 7, 6, 0x10)).unwrap(), 0x6010);
+        assert_eq!(mem.translate(va5(500, 3, 4, 7, 6, 0x18)).unwrap(), 0x6018);
+        // Failures name the level.
+        let e = mem
+            .translate(va5(500, 3, 4, 9, 0, 0))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("PD (pmd) entry 9") && e.contains("not present"),
+            "{e}"
+        );
+        let e = mem
+            .translate(va5(499, 0, 0, 0, 0, 0))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("PML5 (pgd) entry 499") && e.contains("not present"),
+            "{e}"
+        );
+        let e = mem
+            .translate(va5(501, 0, 0, 0, 0, 0))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("page-size bit"), "{e}");
+        let e = mem.translate(1 << 56).unwrap_err().to_string();
+        assert!(e.contains("not a canonical address for 57-bit"), "{e}");
+        // A PT entry pointing past the dump: translation works, the read
+        // names both addresses.
+        let e = mem.read_u64(va5(500, 3, 8, 0, 0x20, 0)).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DumpError::NotPresent {
+                    paddr: 0x20000,
+                    vaddr: Some(_),
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        // Kernel-image formula and the direct-map fast path.
+        assert_eq!(mem.translate(START_KERNEL_MAP + 0x6000).unwrap(), 0x6000);
+        assert_eq!(mem.read_u8(START_KERNEL_MAP + 0x6001).unwrap(), m[0x6001]);
+        mem.set_direct_map(0xff11_0000_0000_0000);
+        assert_eq!(mem.translate(0xff11_0000_0000_6000).unwrap(), 0x6000);
+        std::fs::remove_file(&p).unwrap();
+    }
+}

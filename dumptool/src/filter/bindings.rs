@@ -1,0 +1,72 @@
+//! The kernel memory-management types page classification reads, declared
+//! once for every kernel: where layouts differ between 6.1 and 6.12+,
+//! optional members and enums carry the difference, not version checks.
+
+use ktype_runtime::{kernel_enum, kernel_struct, KAddr};
+
+/// `struct page`, the fields makedumpfile's classification looks at.
+#[kernel_struct(name = "page")]
+pub struct Page {
+    /// Page flags (`enum pageflags` bit numbers) plus zone/node bits.
+    pub flags: u64,
+    /// `address_space *`, or an anon_vma with bit 0 set (`PAGE_MAPPING_ANON`).
+    pub mapping: KAddr,
+    /// Buddy order of a free block; fs-private data otherwise.
+    pub private: u64,
+    /// Tail pages: head page address with bit 0 set.
+    pub compound_head: u64,
+    /// `_mapcount`; page types live here on kernels without `page_type` (atomic_t read as its counter).
+    #[kernel(name = "_mapcount")]
+    pub mapcount: i32,
+    /// The page type word (6.12+: type in the top byte).
+    #[kernel(optional)]
+    pub page_type: u32,
+}
+
+/// `struct folio`: the order (and, on 6.1, the destructor) of a large folio
+/// lives in its second page.
+#[kernel_struct(name = "folio")]
+pub struct Folio {
+    /// 6.1: the order.
+    #[kernel(optional, name = "_folio_order")]
+    pub folio_order: u8,
+    /// 6.1: `enum compound_dtor_id` of the folio.
+    #[kernel(optional, name = "_folio_dtor")]
+    pub folio_dtor: u8,
+    /// The second page's flags word; 6.6+ keeps the order in its low byte.
+    #[kernel(optional, name = "_flags_1")]
+    pub flags_1: u64,
+}
+
+/// `enum pageflags` bits the classification tests.
+#[kernel_enum(name = "pageflags")]
+pub enum PageFlags {
+    PG_lru,
+    PG_head,
+    PG_private,
+    PG_swapbacked,
+    /// An alias of `PG_owner_priv_1`.
+    PG_swapcache,
+    /// 6.12 made slab a page type.
+    #[kernel(optional)]
+    PG_slab,
+    #[kernel(optional)]
+    PG_hwpoison,
+}
+
+/// `enum pagetype` (6.12+): the top byte of `page_type`.
+#[kernel_enum(name = "pagetype", optional)]
+pub enum PageType {
+    PGTY_buddy,
+    PGTY_offline,
+    PGTY_slab,
+    PGTY_hugetlb,
+    #[kernel(optional)]
+    PGTY_unaccepted,
+}
+
+/// `enum compound_dtor_id` (6.1): which destructor a compound page has.
+#[kernel_enum(name = "compound_dtor_id", optional)]
+pub enum CompoundDtor {
+    HUGETLB_PAGE_DTOR,
+}

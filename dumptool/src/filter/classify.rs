@@ -1,0 +1,188 @@
+//! Page classification, one window of pfns at a time, with makedumpfile's
+//! rules and order of precedence: compound tails follow their head; then
+//! free (a whole buddy block), cache without private, cache, user data
+//! (anonymous or hugetlb, a whole folio), hwpoison, offline.
+//!
+//! `struct page` is read from the vmemmap in small chunks, so memory does not
+//! grow with the dump; what each field means comes from [`super::rules`].
+
+use super::bindings::{Folio, Page};
+use super::level::{ClassCounts, PageClass, EXCLUDE_CACHE, EXCLUDE_CACHE_PRIVATE, EXCLUDE_FREE, EXCLUDE_USER_DATA};
+use super::rules::{HugetlbTest, OrderSource, Rules};
+use super::FilterError;
+use crate::dump::{Dump, KernelMemory};
+
+/// `struct page`s read per vmemmap access.
+const CHUNK: u64 = 1024;
+/// `PAGE_MAPPING_ANON`.
+const MAPPING_ANON: u64 = 1;
+
+/// Decides which pages a dump level excludes.
+pub struct Classifier<'k> {
+    mem: &'k KernelMemory<'k>,
+    dump: &'k Dump,
+    rules: Rules,
+    vmemmap: u64,
+    page_size: usize,
+    folio_size: usize,
+}
+
+impl std::fmt::Debug for Classifier<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Classifier").field("vmemmap", &format_args!("{:#x}", self.vmemmap)).field("page_size", &self.page_size).finish()
+    }
+}
+
+/// The fields of one `struct page` the rules look at.
+#[derive(Debug, Clone, Copy)]
+struct PageFields {
+    flags: u64,
+    mapping: u64,
+    private: u64,
+    compound_head: u64,
+    mapcount: i32,
+    page_type: u32,
+}
+
+impl<'k> Classifier<'k> {
+    /// A classifier for the kernel whose memory is `mem`; the bindings in
+    /// [`super::bindings`] must have been resolved against its BTF.
+    pub fn new(dump: &'k Dump, mem: &'k KernelMemory<'k>) -> Result<Classifier<'k>, FilterError> {
+        let rules = Rules::new(dump.vmcoreinfo())?;
+        let vmemmap = mem.vmemmap().ok_or_else(|| FilterError::Missing("the vmemmap base is unknown (no vmemmap_base symbol)".into()))?;
+        Ok(Classifier { mem, dump, rules, vmemmap, page_size: Page::try_size()?, folio_size: Folio::try_size()? })
+    }
+
+    /// The rules in use, with their sources.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    fn fields(&self, bytes: &[u8]) -> Option<PageFields> {
+        let p = Page::view(bytes).ok()?;
+        Some(PageFields {
+            flags: p.flags(),
+            mapping: p.mapping().0,
+            private: p.private(),
+            compound_head: p.compound_head(),
+            mapcount: p.mapcount(),
+            page_type: p.page_type().unwrap_or(p.mapcount() as u32),
+        })
+    }
+
+    /// `(order, hugetlb)` of the large folio headed by the page at `bytes`.
+    fn folio(&self, pfn: u64, bytes: &[u8], f: &PageFields) -> (u32, bool) {
+        let Ok(folio) = Folio::view(bytes) else { return (0, false) };
+        let order = match self.rules.order {
+            OrderSource::FolioOrder => folio.folio_order().unwrap_or(0) as u32,
+            OrderSource::Flags1LowByte => (folio.flags_1().unwrap_or(0) & 0xff) as u32,
+        };
+        // A folio is aligned to its size; anything else is not a real order.
+        let order = if order >= 64 || pfn & ((1u64 << order) - 1) != 0 { 0 } else { order };
+        let hugetlb = match self.rules.hugetlb {
+            HugetlbTest::Dtor(v) => folio.folio_dtor() == Some(v),
+            HugetlbTest::TopByte(v) => (f.page_type >> 24) as u8 == v,
+            HugetlbTest::Absent => false,
+        };
+        (order, hugetlb)
+    }
+
+    /// Reads the `struct page`s of `[start, start + n)` plus room for a
+    /// folio view of the last one; `None` where the vmemmap is not readable.
+    fn read_pages(&self, start: u64, n: u64) -> Option<Vec<u8>> {
+        let sz = self.page_size as u64;
+        let mut buf = vec![0u8; (n * sz) as usize + self.folio_size];
+        let addr = self.vmemmap.checked_add(start.checked_mul(sz)?)?;
+        if self.mem.read_virt(addr, &mut buf).is_ok() {
+            return Some(buf);
+        }
+        // The folio tail may run into an unmapped vmemmap page: read just the pages.
+        buf.truncate((n * sz) as usize);
+        self.mem.read_virt(addr, &mut buf).ok().map(|_| buf)
+    }
+
+    /// Classifies pfns `[start, start + out.len())` for `level`: `out[i]` is
+    /// the class of an excluded page, `None` for a kept one (or one the dump
+    /// does not hold). Zero pages are not decided here (see the writer).
+    pub fn classify(&self, level: u32, start: u64, out: &mut [Option<PageClass>]) -> Result<ClassCounts, FilterError> {
+        out.fill(None);
+        let end = start + out.len() as u64;
+        let phys = self.dump.phys();
+        let mut counts = ClassCounts::default();
+        let mut pfn = start;
+        let sz = self.page_size;
+        let mut chunk_start = u64::MAX;
+        let mut chunk: Option<Vec<u8>> = None;
+        while pfn < end {
+            if !phys.page_state(pfn).is_readable() {
+                pfn += 1;
+                continue;
+            }
+            if pfn < chunk_start || pfn >= chunk_start + CHUNK {
+                chunk_start = pfn;
+                chunk = self.read_pages(pfn, CHUNK.min(end - pfn));
+                if chunk.is_none() {
+                    // Unreadable vmemmap: classify page by page where possible.
+                    chunk_start = pfn;
+                    chunk = self.read_pages(pfn, 1);
+                    if chunk.is_none() {
+                        pfn += 1;
+                        chunk_start = u64::MAX;
+                        continue;
+                    }
+                }
+            }
+            let buf = chunk.as_deref().unwrap_or(&[]);
+            let off = ((pfn - chunk_start) as usize) * sz;
+            let Some(bytes) = buf.get(off..) else {
+                chunk_start = u64::MAX;
+                continue;
+            };
+            let Some(f) = self.fields(bytes) else {
+                pfn += 1;
+                continue;
+            };
+            let r = &self.rules;
+            if f.compound_head & 1 != 0 {
+                pfn += 1; // a tail: its head decides
+                continue;
+            }
+            let (order, hugetlb) = if f.flags & r.head != 0 { self.folio(pfn, bytes, &f) } else { (0, false) };
+            let mut nr = 1u64 << order;
+            let anon = f.mapping & MAPPING_ANON != 0;
+            let cache = r.is_cache(f.flags);
+            let private = f.flags & r.private != 0;
+            let class = if level & EXCLUDE_FREE != 0 && r.is_buddy(f.flags, f.mapcount, f.page_type) {
+                nr = if f.private < 64 { 1 << f.private } else { 1 };
+                Some(PageClass::Free)
+            } else if level & EXCLUDE_FREE != 0 && r.is_unaccepted(f.mapcount, f.page_type) {
+                Some(PageClass::Free)
+            } else if level & EXCLUDE_CACHE != 0 && cache && !private && !anon {
+                Some(PageClass::Cache)
+            } else if level & EXCLUDE_CACHE_PRIVATE != 0 && cache && !anon {
+                Some(if private { PageClass::CachePrivate } else { PageClass::Cache })
+            } else if level & EXCLUDE_USER_DATA != 0 && (anon || hugetlb) {
+                Some(PageClass::User)
+            } else if f.flags & r.hwpoison != 0 {
+                Some(PageClass::Hwpoison)
+            } else if r.is_offline(f.flags, f.mapcount, f.page_type) {
+                Some(PageClass::Offline)
+            } else {
+                None
+            };
+            let Some(class) = class else {
+                pfn += 1;
+                continue;
+            };
+            let stop = pfn.saturating_add(nr).min(end);
+            for p in pfn..stop {
+                if phys.page_state(p).is_readable() {
+                    out[(p - start) as usize] = Some(class);
+                    counts.add(class, 1);
+                }
+            }
+            pfn = stop;
+        }
+        Ok(counts)
+    }
+}

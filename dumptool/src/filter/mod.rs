@@ -1,0 +1,29 @@
+//! The filter: which pages of a dump to keep, decided from `struct page`
+//! through BTF bindings, with makedumpfile's dump levels.
+//!
+//! - [`bindings`]: the kernel types and enums read, declared once for all kernels.
+//! - [`rules`]: what each field means on this kernel, and where that came from.
+//! - [`classify`]: the per-page decision for a dump level.
+//! - [`level`]: dump level bits and page classes.
+
+pub mod bindings;
+pub mod classify;
+pub mod level;
+pub mod rules;
+
+pub use classify::Classifier;
+pub use level::{ClassCounts, PageClass};
+
+/// Why filtering could not proceed.
+#[derive(Debug, thiserror::Error)]
+pub enum FilterError {
+    /// A binding was not resolved against this kernel.
+    #[error(transparent)]
+    NotResolved(#[from] ktype_runtime::NotResolved),
+    /// The dump could not be read.
+    #[error(transparent)]
+    Dump(#[from] crate::dump::DumpError),
+    /// Something the classification needs is not known for this kernel.
+    #[error("{0}")]
+    Missing(String),
+}
