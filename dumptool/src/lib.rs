@@ -7,7 +7,7 @@
 //! - [`commands::btf`]: `dumptool btf ...`, look inside any BTF source.
 
 pub mod commands;
-pub mod filter;
 pub mod dump;
+pub mod filter;
 pub mod kernel;
 pub mod layout_dump;

@@ -70,3 +70,12 @@ pub enum PageType {
 pub enum CompoundDtor {
     HUGETLB_PAGE_DTOR,
 }
+
+/// `struct pglist_data` (a NUMA node): the pfn range its `struct page`s span.
+#[kernel_struct(name = "pglist_data")]
+pub struct PglistData {
+    /// First pfn of the node.
+    pub node_start_pfn: u64,
+    /// Pages spanned, holes included.
+    pub node_spanned_pages: u64,
+}

@@ -7,7 +7,9 @@
 //! grow with the dump; what each field means comes from [`super::rules`].
 
 use super::bindings::{Folio, Page};
-use super::level::{ClassCounts, PageClass, EXCLUDE_CACHE, EXCLUDE_CACHE_PRIVATE, EXCLUDE_FREE, EXCLUDE_USER_DATA};
+use super::level::{
+    ClassCounts, PageClass, EXCLUDE_CACHE, EXCLUDE_CACHE_PRIVATE, EXCLUDE_FREE, EXCLUDE_USER_DATA,
+};
 use super::rules::{HugetlbTest, OrderSource, Rules};
 use super::FilterError;
 use crate::dump::{Dump, KernelMemory};
@@ -29,7 +31,10 @@ pub struct Classifier<'k> {
 
 impl std::fmt::Debug for Classifier<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Classifier").field("vmemmap", &format_args!("{:#x}", self.vmemmap)).field("page_size", &self.page_size).finish()
+        f.debug_struct("Classifier")
+            .field("vmemmap", &format_args!("{:#x}", self.vmemmap))
+            .field("page_size", &self.page_size)
+            .finish()
     }
 }
 
@@ -49,8 +54,17 @@ impl<'k> Classifier<'k> {
     /// [`super::bindings`] must have been resolved against its BTF.
     pub fn new(dump: &'k Dump, mem: &'k KernelMemory<'k>) -> Result<Classifier<'k>, FilterError> {
         let rules = Rules::new(dump.vmcoreinfo())?;
-        let vmemmap = mem.vmemmap().ok_or_else(|| FilterError::Missing("the vmemmap base is unknown (no vmemmap_base symbol)".into()))?;
-        Ok(Classifier { mem, dump, rules, vmemmap, page_size: Page::try_size()?, folio_size: Folio::try_size()? })
+        let vmemmap = mem.vmemmap().ok_or_else(|| {
+            FilterError::Missing("the vmemmap base is unknown (no vmemmap_base symbol)".into())
+        })?;
+        Ok(Classifier {
+            mem,
+            dump,
+            rules,
+            vmemmap,
+            page_size: Page::try_size()?,
+            folio_size: Folio::try_size()?,
+        })
     }
 
     /// The rules in use, with their sources.
@@ -72,13 +86,19 @@ impl<'k> Classifier<'k> {
 
     /// `(order, hugetlb)` of the large folio headed by the page at `bytes`.
     fn folio(&self, pfn: u64, bytes: &[u8], f: &PageFields) -> (u32, bool) {
-        let Ok(folio) = Folio::view(bytes) else { return (0, false) };
+        let Ok(folio) = Folio::view(bytes) else {
+            return (0, false);
+        };
         let order = match self.rules.order {
             OrderSource::FolioOrder => folio.folio_order().unwrap_or(0) as u32,
             OrderSource::Flags1LowByte => (folio.flags_1().unwrap_or(0) & 0xff) as u32,
         };
         // A folio is aligned to its size; anything else is not a real order.
-        let order = if order >= 64 || pfn & ((1u64 << order) - 1) != 0 { 0 } else { order };
+        let order = if order >= 64 || pfn & ((1u64 << order) - 1) != 0 {
+            0
+        } else {
+            order
+        };
         let hugetlb = match self.rules.hugetlb {
             HugetlbTest::Dtor(v) => folio.folio_dtor() == Some(v),
             HugetlbTest::TopByte(v) => (f.page_type >> 24) as u8 == v,
@@ -104,7 +124,12 @@ impl<'k> Classifier<'k> {
     /// Classifies pfns `[start, start + out.len())` for `level`: `out[i]` is
     /// the class of an excluded page, `None` for a kept one (or one the dump
     /// does not hold). Zero pages are not decided here (see the writer).
-    pub fn classify(&self, level: u32, start: u64, out: &mut [Option<PageClass>]) -> Result<ClassCounts, FilterError> {
+    pub fn classify(
+        &self,
+        level: u32,
+        start: u64,
+        out: &mut [Option<PageClass>],
+    ) -> Result<ClassCounts, FilterError> {
         out.fill(None);
         let end = start + out.len() as u64;
         let phys = self.dump.phys();
@@ -147,12 +172,17 @@ impl<'k> Classifier<'k> {
                 pfn += 1; // a tail: its head decides
                 continue;
             }
-            let (order, hugetlb) = if f.flags & r.head != 0 { self.folio(pfn, bytes, &f) } else { (0, false) };
+            let (order, hugetlb) = if f.flags & r.head != 0 {
+                self.folio(pfn, bytes, &f)
+            } else {
+                (0, false)
+            };
             let mut nr = 1u64 << order;
             let anon = f.mapping & MAPPING_ANON != 0;
             let cache = r.is_cache(f.flags);
             let private = f.flags & r.private != 0;
-            let class = if level & EXCLUDE_FREE != 0 && r.is_buddy(f.flags, f.mapcount, f.page_type) {
+            let class = if level & EXCLUDE_FREE != 0 && r.is_buddy(f.flags, f.mapcount, f.page_type)
+            {
                 nr = if f.private < 64 { 1 << f.private } else { 1 };
                 Some(PageClass::Free)
             } else if level & EXCLUDE_FREE != 0 && r.is_unaccepted(f.mapcount, f.page_type) {
@@ -160,7 +190,11 @@ impl<'k> Classifier<'k> {
             } else if level & EXCLUDE_CACHE != 0 && cache && !private && !anon {
                 Some(PageClass::Cache)
             } else if level & EXCLUDE_CACHE_PRIVATE != 0 && cache && !anon {
-                Some(if private { PageClass::CachePrivate } else { PageClass::Cache })
+                Some(if private {
+                    PageClass::CachePrivate
+                } else {
+                    PageClass::Cache
+                })
             } else if level & EXCLUDE_USER_DATA != 0 && (anon || hugetlb) {
                 Some(PageClass::User)
             } else if f.flags & r.hwpoison != 0 {

@@ -36,7 +36,15 @@ pub enum PageClass {
 
 impl PageClass {
     /// Every class, in report order.
-    pub const ALL: [PageClass; 7] = [PageClass::Zero, PageClass::Cache, PageClass::CachePrivate, PageClass::User, PageClass::Free, PageClass::Hwpoison, PageClass::Offline];
+    pub const ALL: [PageClass; 7] = [
+        PageClass::Zero,
+        PageClass::Cache,
+        PageClass::CachePrivate,
+        PageClass::User,
+        PageClass::Free,
+        PageClass::Hwpoison,
+        PageClass::Offline,
+    ];
 
     /// makedumpfile's wording in its "Excluded pages" report.
     pub fn label(self) -> &'static str {

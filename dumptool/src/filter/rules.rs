@@ -79,17 +79,24 @@ impl Rules {
         let mut sources = Vec::new();
         let mut warnings = Vec::new();
         let mut flag = |v: PageFlags, name: &str| -> Result<u64, FilterError> {
-            let bit = v.try_value()?.ok_or_else(|| FilterError::Missing(format!("enum pageflags has no {name}")))?;
+            let bit = v
+                .try_value()?
+                .ok_or_else(|| FilterError::Missing(format!("enum pageflags has no {name}")))?;
             let check = info.and_then(|i| i.number(name));
             let note = match check {
                 Some(n) if n as u64 == bit => format!("VMCOREINFO NUMBER({name})={n} agrees"),
                 Some(n) => {
-                    warnings.push(format!("{name}: BTF says {bit}, VMCOREINFO NUMBER({name})={n}; using BTF"));
+                    warnings.push(format!(
+                        "{name}: BTF says {bit}, VMCOREINFO NUMBER({name})={n}; using BTF"
+                    ));
                     format!("VMCOREINFO says {n}")
                 }
                 None => "not in VMCOREINFO".into(),
             };
-            sources.push((format!("{name} = {bit}"), format!("BTF enum pageflags ({note})")));
+            sources.push((
+                format!("{name} = {bit}"),
+                format!("BTF enum pageflags ({note})"),
+            ));
             Ok(1u64 << bit)
         };
         let lru = flag(PageFlags::PG_lru, "PG_lru")?;
@@ -97,14 +104,25 @@ impl Rules {
         let private = flag(PageFlags::PG_private, "PG_private")?;
         let swapbacked = flag(PageFlags::PG_swapbacked, "PG_swapbacked")?;
         let swapcache = flag(PageFlags::PG_swapcache, "PG_swapcache")?;
-        let slab_flag = if PageFlags::PG_slab.is_present() { flag(PageFlags::PG_slab, "PG_slab")? } else { 0 };
-        let hwpoison = if PageFlags::PG_hwpoison.is_present() { flag(PageFlags::PG_hwpoison, "PG_hwpoison")? } else { 0 };
+        let slab_flag = if PageFlags::PG_slab.is_present() {
+            flag(PageFlags::PG_slab, "PG_slab")?
+        } else {
+            0
+        };
+        let hwpoison = if PageFlags::PG_hwpoison.is_present() {
+            flag(PageFlags::PG_hwpoison, "PG_hwpoison")?
+        } else {
+            0
+        };
 
         let types = PageType::PGTY_buddy.is_present() && Page::page_type_offset().is_some();
         let mut type_test = |v: PageType, what: &str, macro_name: &str| -> TypeTest {
             if types {
                 if let Ok(Some(b)) = v.try_value() {
-                    sources.push((format!("{what} pages"), format!("page_type >> 24 == {b:#x} (BTF enum pagetype {v:?})")));
+                    sources.push((
+                        format!("{what} pages"),
+                        format!("page_type >> 24 == {b:#x} (BTF enum pagetype {v:?})"),
+                    ));
                     return TypeTest::TopByte(b as u8);
                 }
             }
@@ -114,49 +132,109 @@ impl Rules {
                     TypeTest::Mapcount(n as i32)
                 }
                 _ => {
-                    sources.push((format!("{what} pages"), "not recognisable on this kernel".into()));
+                    sources.push((
+                        format!("{what} pages"),
+                        "not recognisable on this kernel".into(),
+                    ));
                     TypeTest::Absent
                 }
             }
         };
-        let buddy = type_test(PageType::PGTY_buddy, "free (buddy)", "PAGE_BUDDY_MAPCOUNT_VALUE");
-        let offline = type_test(PageType::PGTY_offline, "offline", "PAGE_OFFLINE_MAPCOUNT_VALUE");
-        let slab_type = if slab_flag == 0 { type_test(PageType::PGTY_slab, "slab", "PAGE_SLAB_MAPCOUNT_VALUE") } else { TypeTest::Absent };
-        let unaccepted = if types && PageType::PGTY_unaccepted.is_present() { type_test(PageType::PGTY_unaccepted, "unaccepted", "-") } else { TypeTest::Absent };
+        let buddy = type_test(
+            PageType::PGTY_buddy,
+            "free (buddy)",
+            "PAGE_BUDDY_MAPCOUNT_VALUE",
+        );
+        let offline = type_test(
+            PageType::PGTY_offline,
+            "offline",
+            "PAGE_OFFLINE_MAPCOUNT_VALUE",
+        );
+        let slab_type = if slab_flag == 0 {
+            type_test(PageType::PGTY_slab, "slab", "PAGE_SLAB_MAPCOUNT_VALUE")
+        } else {
+            TypeTest::Absent
+        };
+        let unaccepted = if types && PageType::PGTY_unaccepted.is_present() {
+            type_test(PageType::PGTY_unaccepted, "unaccepted", "-")
+        } else {
+            TypeTest::Absent
+        };
         if matches!(buddy, TypeTest::Absent) {
             return Err(FilterError::Missing("free pages cannot be recognised: no enum pagetype in BTF and no NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE) in VMCOREINFO".into()));
         }
 
         let order = if Folio::folio_order_offset().is_some() {
-            sources.push(("large folio order".into(), "struct folio._folio_order (BTF)".into()));
+            sources.push((
+                "large folio order".into(),
+                "struct folio._folio_order (BTF)".into(),
+            ));
             OrderSource::FolioOrder
         } else if Folio::flags_1_offset().is_some() {
-            sources.push(("large folio order".into(), "low byte of struct folio._flags_1 (BTF: the folio has no _folio_order)".into()));
+            sources.push((
+                "large folio order".into(),
+                "low byte of struct folio._flags_1 (BTF: the folio has no _folio_order)".into(),
+            ));
             OrderSource::Flags1LowByte
         } else {
-            return Err(FilterError::Missing("struct folio has neither _folio_order nor _flags_1: cannot size large folios".into()));
+            return Err(FilterError::Missing(
+                "struct folio has neither _folio_order nor _flags_1: cannot size large folios"
+                    .into(),
+            ));
         };
 
-        let hugetlb = if let (Some(_), Ok(Some(v))) = (Folio::folio_dtor_offset(), CompoundDtor::HUGETLB_PAGE_DTOR.try_value()) {
+        let hugetlb = if let (Some(_), Ok(Some(v))) = (
+            Folio::folio_dtor_offset(),
+            CompoundDtor::HUGETLB_PAGE_DTOR.try_value(),
+        ) {
             let check = info.and_then(|i| i.number("HUGETLB_PAGE_DTOR"));
             let note = match check {
-                Some(n) if n as u64 == v => format!("VMCOREINFO NUMBER(HUGETLB_PAGE_DTOR)={n} agrees"),
+                Some(n) if n as u64 == v => {
+                    format!("VMCOREINFO NUMBER(HUGETLB_PAGE_DTOR)={n} agrees")
+                }
                 Some(n) => {
-                    warnings.push(format!("HUGETLB_PAGE_DTOR: BTF says {v}, VMCOREINFO {n}; using BTF"));
+                    warnings.push(format!(
+                        "HUGETLB_PAGE_DTOR: BTF says {v}, VMCOREINFO {n}; using BTF"
+                    ));
                     format!("VMCOREINFO says {n}")
                 }
                 None => "not in VMCOREINFO".into(),
             };
-            sources.push(("hugetlb folios".into(), format!("folio._folio_dtor == {v} (BTF enum compound_dtor_id; {note})")));
+            sources.push((
+                "hugetlb folios".into(),
+                format!("folio._folio_dtor == {v} (BTF enum compound_dtor_id; {note})"),
+            ));
             HugetlbTest::Dtor(v as u8)
         } else if let (true, Ok(Some(v))) = (types, PageType::PGTY_hugetlb.try_value()) {
-            sources.push(("hugetlb folios".into(), format!("head page_type >> 24 == {v:#x} (BTF enum pagetype)")));
+            sources.push((
+                "hugetlb folios".into(),
+                format!("head page_type >> 24 == {v:#x} (BTF enum pagetype)"),
+            ));
             HugetlbTest::TopByte(v as u8)
         } else {
-            sources.push(("hugetlb folios".into(), "not recognisable on this kernel".into()));
+            sources.push((
+                "hugetlb folios".into(),
+                "not recognisable on this kernel".into(),
+            ));
             HugetlbTest::Absent
         };
-        Ok(Rules { lru, head, private, swapbacked, swapcache, slab_flag, hwpoison, buddy, offline, slab_type, unaccepted, order, hugetlb, sources, warnings })
+        Ok(Rules {
+            lru,
+            head,
+            private,
+            swapbacked,
+            swapcache,
+            slab_flag,
+            hwpoison,
+            buddy,
+            offline,
+            slab_type,
+            unaccepted,
+            order,
+            hugetlb,
+            sources,
+            warnings,
+        })
     }
 
     fn type_is(t: TypeTest, mapcount: i32, page_type: u32) -> bool {
@@ -179,7 +257,8 @@ impl Rules {
 
     /// A logically offline page.
     pub fn is_offline(&self, flags: u64, mapcount: i32, page_type: u32) -> bool {
-        !self.is_slab(flags, mapcount, page_type) && Self::type_is(self.offline, mapcount, page_type)
+        !self.is_slab(flags, mapcount, page_type)
+            && Self::type_is(self.offline, mapcount, page_type)
     }
 
     /// Memory not yet accepted.

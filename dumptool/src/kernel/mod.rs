@@ -90,6 +90,8 @@ pub struct CrashedKernel<'a> {
     btf: BtfSet,
     modules: Vec<LoadedModule>,
     timings: Timings,
+    /// The bindings are this kernel's while it lives.
+    _bindings: ktype_runtime::registry::BindingsGuard,
 }
 
 impl std::fmt::Debug for CrashedKernel<'_> {
@@ -109,7 +111,12 @@ impl<'a> CrashedKernel<'a> {
     /// Decodes kallsyms, reads vmlinux BTF between `__start_BTF` and
     /// `__stop_BTF`, resolves dumptool's bootstrap bindings, then walks the
     /// module list (symbols) and `btf_modules` (module BTF).
+    ///
+    /// The process-global bindings belong to this kernel until it is dropped
+    /// (see [`ktype_runtime::registry::lock_bindings`]): opening a second
+    /// kernel in another thread waits; in the same thread, drop the first.
     pub fn open(dump: &'a Dump) -> Result<CrashedKernel<'a>, KernelError> {
+        let bindings = ktype_runtime::registry::lock_bindings();
         let path = dump.path().to_path_buf();
         let missing = |what: String| KernelError::Missing {
             path: path.clone(),
@@ -187,6 +194,7 @@ impl<'a> CrashedKernel<'a> {
             btf,
             modules,
             timings,
+            _bindings: bindings,
         })
     }
 
@@ -218,6 +226,52 @@ impl<'a> CrashedKernel<'a> {
     /// Loaded modules, in list order.
     pub fn modules(&self) -> &[LoadedModule] {
         &self.modules
+    }
+
+    /// One past the last page frame with a `struct page`: the end of the
+    /// highest node's span (`node_data[]`, or `contig_page_data` without
+    /// NUMA) rounded up to a whole memory section (`SECTION_SIZE_BITS` from
+    /// VMCOREINFO; sparsemem allocates `struct page`s per section). Like
+    /// makedumpfile, dumptool leaves memory above it (firmware ranges) out of
+    /// a filtered dump.
+    pub fn spanned_end_pfn(&self) -> Option<u64> {
+        let end = self.node_span_end()?;
+        let info = self.dump.vmcoreinfo()?;
+        let shift = info
+            .number("SECTION_SIZE_BITS")
+            .filter(|&b| (12..48).contains(&b))
+            .map(|b| b as u32 - self.dump.page_size().trailing_zeros());
+        Some(match shift {
+            Some(s) => end.div_ceil(1 << s) << s,
+            None => end,
+        })
+    }
+
+    fn node_span_end(&self) -> Option<u64> {
+        use crate::filter::bindings::PglistData;
+        let read_node = |addr: u64| -> Option<u64> {
+            let mut b = vec![0u8; PglistData::try_size().ok()?];
+            self.mem.read_virt(addr, &mut b).ok()?;
+            let n = PglistData::view(&b).ok()?;
+            n.node_start_pfn().checked_add(n.node_spanned_pages())
+        };
+        if let Some(table) = self.kallsyms.lookup("node_data") {
+            let count = self
+                .dump
+                .vmcoreinfo()
+                .and_then(|i| i.length("node_data"))
+                .unwrap_or(1)
+                .min(1 << 12);
+            let mut ptrs = vec![0u8; count as usize * 8];
+            self.mem.read_virt(table, &mut ptrs).ok()?;
+            return ptrs
+                .chunks_exact(8)
+                .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+                .filter(|&p| p != 0)
+                .filter_map(read_node)
+                .max();
+        }
+        read_node(self.kallsyms.lookup("contig_page_data")?)
     }
 
     /// What each bootstrap step cost.

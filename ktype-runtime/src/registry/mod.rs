@@ -8,11 +8,13 @@
 
 mod descriptors;
 mod field;
+mod session;
 mod slots;
 mod view;
 
 pub use descriptors::{AggregateKind, EnumDesc, FieldDesc, StructDesc, SymbolDesc, VariantDesc};
 pub use field::{KAddr, KPtr, KernelField, Shape};
+pub use session::{lock_bindings, BindingsGuard};
 pub use slots::{FieldLayout, FieldSlot, NotResolved, ValueSlot};
 pub use view::ViewError;
 
