@@ -16,8 +16,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pairs = std::fs::read_to_string(&pairs_path)?;
     let mut out = String::new();
     for line in pairs.lines() {
-        let Some((name, member)) = line.split_once('.') else { continue };
-        let off = btf.find_unique(name, Kind::Struct).ok().and_then(|t| btf.member_path(t.id(), member).ok()).map(|l| (l.bit_offset / 8) as i64).unwrap_or(-1);
+        let Some((name, member)) = line.split_once('.') else {
+            continue;
+        };
+        let off = btf
+            .find_unique(name, Kind::Struct)
+            .ok()
+            .and_then(|t| btf.member_path(t.id(), member).ok())
+            .map(|l| (l.bit_offset / 8) as i64)
+            .unwrap_or(-1);
         out.push_str(&format!("{line} {off}\n"));
     }
     std::io::stdout().write_all(out.as_bytes())?;

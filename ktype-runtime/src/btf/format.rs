@@ -5,6 +5,10 @@ use super::types::TypeId;
 use super::Btf;
 
 const MAX_DEPTH: usize = 32;
+/// Work budget of one spelling: each type visited costs 1 plus its name's
+/// length, so shared or self-referencing prototypes cannot make the work,
+/// or the string built, grow exponentially.
+const MAX_STEPS: usize = 1 << 14;
 
 impl Btf {
     /// The C spelling of type `id`, e.g. `struct page *` or `char [16]`.
@@ -15,10 +19,13 @@ impl Btf {
     /// A C declaration of `name` with type `id`, e.g. `char comm[16]` or
     /// `void (*func)(struct callback_head *)`.
     pub fn c_decl(&self, id: TypeId, name: &str) -> String {
-        self.decl(id, name.to_string(), 0).trim_end().to_string()
+        let mut steps = MAX_STEPS;
+        self.decl(id, name.to_string(), 0, &mut steps)
+            .trim_end()
+            .to_string()
     }
 
-    fn decl(&self, id: TypeId, inner: String, depth: usize) -> String {
+    fn decl(&self, id: TypeId, inner: String, depth: usize, steps: &mut usize) -> String {
         let join = |base: &str, inner: &str| {
             if inner.is_empty() {
                 base.to_string()
@@ -26,9 +33,13 @@ impl Btf {
                 format!("{base} {inner}")
             }
         };
-        let Some(t) = self.type_by_id(id).filter(|_| depth < MAX_DEPTH) else {
+        let Some(t) = self
+            .type_by_id(id)
+            .filter(|_| depth < MAX_DEPTH && *steps > 0)
+        else {
             return join("<bad type>", &inner);
         };
+        *steps = steps.saturating_sub(1 + t.name().len());
         let named = |kw: &str| {
             let n = t.name();
             if n.is_empty() {
@@ -51,41 +62,64 @@ impl Btf {
             ),
             Kind::Ptr => {
                 let target = t.ref_type().unwrap_or(0);
-                let wrap = self
-                    .type_by_id(target)
-                    .is_some_and(|p| matches!(p.kind(), Kind::Array | Kind::FuncProto));
+                // Type tags are not spelled: look through them for the pointee.
+                let mut pointee = self.type_by_id(target);
+                for _ in 0..MAX_DEPTH {
+                    match pointee {
+                        Some(p) if p.kind() == Kind::TypeTag => {
+                            pointee = self.type_by_id(p.ref_type().unwrap_or(0))
+                        }
+                        _ => break,
+                    }
+                }
+                let wrap =
+                    pointee.is_some_and(|p| matches!(p.kind(), Kind::Array | Kind::FuncProto));
                 let inner = if wrap {
                     format!("(*{inner})")
                 } else {
                     format!("*{inner}")
                 };
-                self.decl(target, inner, depth + 1)
+                self.decl(target, inner, depth + 1, steps)
             }
             Kind::Array => {
                 let a = t.array();
-                self.decl(a.elem_type, format!("{inner}[{}]", a.nelems), depth + 1)
+                self.decl(
+                    a.elem_type,
+                    format!("{inner}[{}]", a.nelems),
+                    depth + 1,
+                    steps,
+                )
             }
             Kind::Const | Kind::Volatile | Kind::Restrict => {
                 let kw = t.kind().name();
-                format!(
-                    "{kw} {}",
-                    self.decl(t.ref_type().unwrap_or(0), inner, depth + 1)
-                )
+                let target = t.ref_type().unwrap_or(0);
+                if self
+                    .type_by_id(target)
+                    .is_some_and(|p| p.kind() == Kind::Ptr)
+                {
+                    // A qualified pointer: the qualifier follows the `*`
+                    // (`int *const p`), unlike a pointer to a qualified type.
+                    self.decl(target, join(kw, &inner), depth + 1, steps)
+                } else {
+                    format!("{kw} {}", self.decl(target, inner, depth + 1, steps))
+                }
             }
             Kind::TypeTag | Kind::Var | Kind::DeclTag => {
-                self.decl(t.ref_type().unwrap_or(0), inner, depth + 1)
+                self.decl(t.ref_type().unwrap_or(0), inner, depth + 1, steps)
             }
             Kind::FuncProto => {
-                let params: Vec<String> = t
-                    .params()
-                    .map(|p| {
-                        if p.type_id == 0 {
-                            "...".to_string()
-                        } else {
-                            self.decl(p.type_id, String::new(), depth + 1)
-                        }
-                    })
-                    .collect();
+                let mut params: Vec<String> = Vec::new();
+                for p in t.params() {
+                    if *steps == 0 {
+                        params.push("<...>".to_string());
+                        break;
+                    }
+                    params.push(if p.type_id == 0 {
+                        "...".to_string()
+                    } else {
+                        self.decl(p.type_id, String::new(), depth + 1, steps)
+                    });
+                }
                 let params = if params.is_empty() {
                     "void".to_string()
                 } else {
@@ -95,6 +129,7 @@ impl Btf {
                     t.ref_type().unwrap_or(0),
                     format!("{inner}({params})"),
                     depth + 1,
+                    steps,
                 )
             }
             Kind::Func => join(&format!("func {}", t.name()), &inner),

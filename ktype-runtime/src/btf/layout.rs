@@ -10,6 +10,11 @@ use std::fmt;
 /// input is taken to be cyclic (corrupt).
 const MAX_DEPTH: usize = 64;
 
+/// How many members one member search may look at, anonymous members'
+/// members included: anonymous types shared by several members (a DAG)
+/// would otherwise make a search exponential in the nesting depth.
+const MAX_VISITS: usize = 1 << 16;
+
 /// Where a member lives inside an outer type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemberLoc {
@@ -134,7 +139,10 @@ impl Btf {
     /// Finds member `name` of struct/union `id`, descending into anonymous
     /// struct and union members; bitfields of both encodings are decoded.
     pub fn find_member(&self, id: TypeId, name: &str) -> Option<MemberLoc> {
-        self.find_member_in(id, name, 0, 0).ok().flatten()
+        let mut visits = MAX_VISITS;
+        self.find_member_in(id, name, 0, 0, &mut visits)
+            .ok()
+            .flatten()
     }
 
     fn find_member_in(
@@ -143,6 +151,7 @@ impl Btf {
         name: &str,
         base: u64,
         depth: usize,
+        visits: &mut usize,
     ) -> Result<Option<MemberLoc>, ()> {
         if depth > MAX_DEPTH {
             return Err(());
@@ -151,6 +160,7 @@ impl Btf {
             return Ok(None);
         };
         for m in t.members() {
+            *visits = visits.checked_sub(1).ok_or(())?;
             let off = base + m.bit_offset as u64;
             if m.name == name {
                 return Ok(Some(self.member_loc(off, m.bitfield_size, m.type_id)));
@@ -158,7 +168,9 @@ impl Btf {
             if m.name.is_empty() {
                 if let Some(inner) = self.skip_modifiers(m.type_id) {
                     if matches!(inner.kind(), Kind::Struct | Kind::Union) {
-                        if let Some(found) = self.find_member_in(m.type_id, name, off, depth + 1)? {
+                        if let Some(found) =
+                            self.find_member_in(m.type_id, name, off, depth + 1, visits)?
+                        {
                             return Ok(Some(found));
                         }
                     }
@@ -174,7 +186,9 @@ impl Btf {
         if bitfield_size == 0 {
             if let Some(t) = self.skip_modifiers(type_id) {
                 let ii = t.int_info();
-                if t.kind() == Kind::Int && (ii.offset != 0 || ii.bits != t.size() * 8) {
+                if t.kind() == Kind::Int
+                    && (ii.offset != 0 || ii.bits as u64 != t.size() as u64 * 8)
+                {
                     return MemberLoc {
                         bit_offset: bit_offset + ii.offset as u64,
                         bitfield_size: ii.bits,
@@ -216,13 +230,17 @@ impl Btf {
             if !matches!(outer.kind(), Kind::Struct | Kind::Union) {
                 return Err(err(PathErrorKind::NotAggregate, cur.type_id));
             }
-            let m = match self.find_member_in(outer.id(), name, 0, 0) {
+            let mut visits = MAX_VISITS;
+            let m = match self.find_member_in(outer.id(), name, 0, 0, &mut visits) {
                 Ok(Some(m)) => m,
                 Ok(None) => return Err(err(PathErrorKind::NoSuchMember, outer.id())),
                 Err(()) => return Err(err(PathErrorKind::TooDeep, outer.id())),
             };
             cur = MemberLoc {
-                bit_offset: cur.bit_offset + m.bit_offset,
+                bit_offset: cur
+                    .bit_offset
+                    .checked_add(m.bit_offset)
+                    .ok_or_else(|| err(PathErrorKind::BadIndex, outer.id()))?,
                 ..m
             };
             for i in index {
@@ -236,8 +254,13 @@ impl Btf {
                 let elem = self
                     .size_of(a.elem_type)
                     .ok_or_else(|| err(PathErrorKind::BadIndex, cur.type_id))?;
+                let bit_offset = i
+                    .checked_mul(elem)
+                    .and_then(|b| b.checked_mul(8))
+                    .and_then(|b| b.checked_add(cur.bit_offset))
+                    .ok_or_else(|| err(PathErrorKind::BadIndex, cur.type_id))?;
                 cur = MemberLoc {
-                    bit_offset: cur.bit_offset + i * elem * 8,
+                    bit_offset,
                     bitfield_size: 0,
                     type_id: a.elem_type,
                 };

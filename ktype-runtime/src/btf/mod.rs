@@ -34,7 +34,7 @@ mod types;
 pub use error::{BtfError, Result};
 pub use index::LookupError;
 pub use kind::Kind;
-pub use layout::{MemberLoc, PathError};
+pub use layout::{MemberLoc, PathError, PathErrorKind};
 pub use set::BtfSet;
 pub use types::{
     ArrayInfo, EnumValue, IntEncoding, IntInfo, Member, Param, Type, TypeId, VarSecInfo,
