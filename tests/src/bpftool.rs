@@ -1,6 +1,9 @@
 //! Parses `bpftool btf dump file F format raw` (libbpf's view of every type)
 //! so tests can compare our parser's view of the same BTF, type by type.
 
+/// `key=value` attributes of one line.
+pub type Attrs = Vec<(String, String)>;
+
 /// One type as bpftool prints it.
 #[derive(Debug, Clone, Default)]
 pub struct RawType {
@@ -14,7 +17,7 @@ pub struct RawType {
     pub attrs: Vec<(String, String)>,
     /// One entry per member / enumerator / parameter / variable line: its
     /// name (if quoted) and `key=value` attributes.
-    pub elems: Vec<(Option<String>, Vec<(String, String)>)>,
+    pub elems: Vec<(Option<String>, Attrs)>,
 }
 
 impl RawType {

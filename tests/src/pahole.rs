@@ -199,6 +199,29 @@ pub fn parse(text: &str) -> BTreeMap<String, PaholeStruct> {
     out
 }
 
+/// The bit offset of a dotted `path` in struct `name`, composed from pahole's
+/// own numbers (named struct members are looked up in `structs`).
+pub fn offset_of(
+    structs: &BTreeMap<String, PaholeStruct>,
+    name: &str,
+    path: &str,
+) -> Option<(u64, u32)> {
+    let s = structs.get(name)?;
+    if let Some(m) = s.members.iter().find(|m| m.path == path) {
+        return Some((m.bit_offset, m.bitfield_bits));
+    }
+    let (first, rest) = path.split_once('.')?;
+    let m = s.members.iter().find(|m| m.path == first)?;
+    let inner = m
+        .decl
+        .trim_end_matches(&m.path)
+        .trim()
+        .strip_prefix("struct ")?
+        .trim();
+    let (off, bits) = offset_of(structs, inner, rest)?;
+    Some((m.bit_offset + off, bits))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,27 +248,4 @@ mod tests {
             ]
         );
     }
-}
-
-/// The bit offset of a dotted `path` in struct `name`, composed from pahole's
-/// own numbers (named struct members are looked up in `structs`).
-pub fn offset_of(
-    structs: &BTreeMap<String, PaholeStruct>,
-    name: &str,
-    path: &str,
-) -> Option<(u64, u32)> {
-    let s = structs.get(name)?;
-    if let Some(m) = s.members.iter().find(|m| m.path == path) {
-        return Some((m.bit_offset, m.bitfield_bits));
-    }
-    let (first, rest) = path.split_once('.')?;
-    let m = s.members.iter().find(|m| m.path == first)?;
-    let inner = m
-        .decl
-        .trim_end_matches(&m.path)
-        .trim()
-        .strip_prefix("struct ")?
-        .trim();
-    let (off, bits) = offset_of(structs, inner, rest)?;
-    Some((m.bit_offset + off, bits))
 }

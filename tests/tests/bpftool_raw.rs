@@ -73,7 +73,7 @@ fn diff(raw: &RawType, t: &Type<'_>) -> Vec<String> {
     if let Some(c) = t.decl_tag_component() {
         eq("component_idx", raw.attr("component_idx"), c.to_string());
     }
-    let elems: Vec<(Option<String>, Vec<(String, String)>)> = match t.kind() {
+    let elems: Vec<(Option<String>, bpftool::Attrs)> = match t.kind() {
         Kind::Struct | Kind::Union => t
             .members()
             .map(|m| {
