@@ -11,3 +11,4 @@ pub mod dump;
 pub mod filter;
 pub mod kernel;
 pub mod layout_dump;
+pub mod write;

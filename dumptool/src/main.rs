@@ -15,6 +15,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Filter a dump like makedumpfile: -d LEVEL [-E|-c|-l|-p|-z] [-F] IN [OUT].
+    Filter(commands::filter::FilterArgs),
     /// Look inside BTF (a file, /sys/kernel/btf, or a dump's memory): offsetof, show, find, check.
     Btf(commands::btf::BtfArgs),
     /// What a dump is: format, kernel, memory map, KASLR offset, kallsyms/BTF/modules found.
@@ -34,6 +36,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
+        Command::Filter(args) => commands::filter::run(args)
+            .map(|(_, report)| report)
+            .map_err(|e| e.to_string()),
         Command::Btf(args) => commands::btf::run(args).map_err(|e| e.to_string()),
         Command::Info { dump } => commands::info::run(dump).map_err(|e| e.to_string()),
         Command::Syms { dump, names } => {
@@ -43,7 +48,14 @@ fn main() -> ExitCode {
     match result {
         Ok(text) => {
             // A closed pipe (`dumptool ... | head`) is not an error worth a panic.
-            let _ = std::io::stdout().write_all(text.as_bytes());
+            // (filter -F writes the dump itself to stdout; its report goes to stderr.)
+            let flattened_to_stdout =
+                matches!(&cli.command, Command::Filter(a) if a.output.is_none());
+            let _ = if flattened_to_stdout {
+                std::io::stderr().write_all(text.as_bytes())
+            } else {
+                std::io::stdout().write_all(text.as_bytes())
+            };
             ExitCode::SUCCESS
         }
         Err(e) => {

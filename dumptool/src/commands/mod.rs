@@ -1,5 +1,6 @@
 //! One module per `dumptool` subcommand; each returns its output as text.
 
 pub mod btf;
+pub mod filter;
 pub mod info;
 pub mod syms;

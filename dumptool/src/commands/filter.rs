@@ -1,0 +1,274 @@
+//! `dumptool filter`: makedumpfile's main job. Classify every page of a dump
+//! through BTF bindings, drop the classes the dump level names, write ELF or
+//! kdump-compressed (optionally flattened to stdout).
+
+use crate::dump::Dump;
+use crate::filter::{ClassCounts, Classifier, PageClass};
+use crate::kernel::CrashedKernel;
+use crate::write::{
+    write_dump, Compression, Output, OutputFormat, PageSelector, WriteError, WriteOptions,
+    WriteStats,
+};
+use clap::{ArgGroup, Args, ValueEnum};
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Arguments of `dumptool filter`, with makedumpfile's meaning.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("format").args(["elf", "zlib", "lzo", "snappy", "zstd"])))]
+pub struct FilterArgs {
+    /// Dump level 0-31: 1 zero pages, 2 cache without private, 4 cache with
+    /// private, 8 user data, 16 free pages (sum the ones to exclude).
+    #[arg(short = 'd', long = "dump-level", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=31))]
+    pub level: u32,
+    /// Write an ELF core instead of kdump-compressed.
+    #[arg(short = 'E')]
+    pub elf: bool,
+    /// kdump-compressed, zlib.
+    #[arg(short = 'c')]
+    pub zlib: bool,
+    /// kdump-compressed, LZO.
+    #[arg(short = 'l')]
+    pub lzo: bool,
+    /// kdump-compressed, snappy.
+    #[arg(short = 'p')]
+    pub snappy: bool,
+    /// kdump-compressed, zstd.
+    #[arg(short = 'z')]
+    pub zstd: bool,
+    /// Write makedumpfile's flattened format to standard output (OUT omitted).
+    #[arg(short = 'F')]
+    pub flattened: bool,
+    /// Threads for compression.
+    #[arg(long, alias = "num-threads", default_value_t = 1)]
+    pub threads: usize,
+    /// Print a report of per-class page counts, rule sources and timings.
+    #[arg(long, value_enum)]
+    pub report: Option<ReportFormat>,
+    /// The dump to filter (ELF, kdump-compressed, flattened).
+    pub input: PathBuf,
+    /// Where to write (a temporary file renamed into place on success).
+    pub output: Option<PathBuf>,
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// makedumpfile-style text.
+    Text,
+    /// JSON.
+    Json,
+}
+
+/// What `dumptool filter` did.
+#[derive(Debug, Clone)]
+pub struct FilterSummary {
+    /// The dump level.
+    pub level: u32,
+    /// Pages of the dump (below the end of the nodes' memory sections).
+    pub total_pages: u64,
+    /// Excluded pages per class (zero pages included).
+    pub counts: ClassCounts,
+    /// What the writer did.
+    pub stats: WriteStats,
+    /// `(rule, source)` of every classification rule.
+    pub sources: Vec<(String, String)>,
+    /// BTF/VMCOREINFO disagreements.
+    pub warnings: Vec<String>,
+    /// Kernel bootstrap (kallsyms, BTF, bindings).
+    pub bootstrap: Duration,
+    /// Classification and writing.
+    pub filter: Duration,
+}
+
+/// The page selector: classification at one dump level, below `end_pfn`.
+struct Selector<'a, 'k> {
+    classifier: &'a Classifier<'k>,
+    level: u32,
+    end_pfn: u64,
+    /// Excluded counts per window (the writer asks twice per window).
+    counts: Mutex<BTreeMap<u64, ClassCounts>>,
+    progress: Option<indicatif::ProgressBar>,
+}
+
+impl PageSelector for Selector<'_, '_> {
+    fn select(&self, start: u64, keep: &mut [u64]) -> Result<(), WriteError> {
+        let n = (keep.len() as u64 * 64).min(self.end_pfn.saturating_sub(start)) as usize;
+        let mut classes = vec![None; n];
+        let counts = self
+            .classifier
+            .classify(self.level, start, &mut classes)
+            .map_err(|e| WriteError::Selector(e.to_string()))?;
+        for (i, c) in classes.iter().enumerate() {
+            if c.is_none() {
+                keep[i / 64] |= 1 << (i % 64);
+            }
+        }
+        self.counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(start, counts);
+        if let Some(p) = &self.progress {
+            p.inc(1);
+        }
+        Ok(())
+    }
+}
+
+/// Runs `dumptool filter`; returns the summary and the report text.
+pub fn run(
+    args: &FilterArgs,
+) -> Result<(FilterSummary, String), Box<dyn std::error::Error + Send + Sync>> {
+    let format = if args.elf {
+        OutputFormat::Elf
+    } else if args.zlib {
+        OutputFormat::Kdump(Compression::Zlib)
+    } else if args.lzo {
+        OutputFormat::Kdump(Compression::Lzo)
+    } else if args.snappy {
+        OutputFormat::Kdump(Compression::Snappy)
+    } else if args.zstd {
+        OutputFormat::Kdump(Compression::Zstd)
+    } else {
+        OutputFormat::Kdump(Compression::None)
+    };
+    let output =
+        match (&args.output, args.flattened) {
+            (Some(p), _) => Output::Path(p.clone()),
+            (None, true) => Output::Stdout,
+            (None, false) => return Err(
+                "an output file is needed (or -F to write the flattened format to standard output)"
+                    .into(),
+            ),
+        };
+    let t0 = Instant::now();
+    let dump = Dump::open(&args.input)?;
+    let kernel = CrashedKernel::open(&dump)?;
+    kernel.resolve_all()?;
+    let classifier = Classifier::new(&dump, kernel.memory())?;
+    let end_pfn = kernel
+        .spanned_end_pfn()
+        .unwrap_or(dump.max_pfn())
+        .min(dump.max_pfn());
+    let bootstrap = t0.elapsed();
+    let opts = WriteOptions {
+        format,
+        flattened: args.flattened,
+        exclude_zero: args.level & 1 != 0,
+        dump_level: args.level,
+        threads: args.threads.max(1),
+        ..WriteOptions::default()
+    };
+    let windows = end_pfn.div_ceil(opts.window_pfns);
+    let progress = std::io::stderr().is_terminal().then(|| {
+        let p = indicatif::ProgressBar::new(windows * 2);
+        p.set_style(
+            indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} windows")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        p.set_message(format!("filtering -d {}", args.level));
+        p
+    });
+    let selector = Selector {
+        classifier: &classifier,
+        level: args.level,
+        end_pfn,
+        counts: Mutex::new(BTreeMap::new()),
+        progress,
+    };
+    let t1 = Instant::now();
+    let stats = write_dump(&dump, &selector, &opts, output)?;
+    if let Some(p) = &selector.progress {
+        p.finish_and_clear();
+    }
+    let mut counts = ClassCounts::default();
+    for c in selector
+        .counts
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .values()
+    {
+        counts.merge(c);
+    }
+    counts.add(PageClass::Zero, stats.zero_pages_excluded);
+    let total_pages = (0..end_pfn)
+        .filter(|&p| dump.phys().page_state(p).is_readable())
+        .count() as u64;
+    let summary = FilterSummary {
+        level: args.level,
+        total_pages,
+        counts,
+        stats,
+        sources: classifier.rules().sources.clone(),
+        warnings: classifier.rules().warnings.clone(),
+        bootstrap,
+        filter: t1.elapsed(),
+    };
+    let text = match args.report {
+        Some(ReportFormat::Json) => report_json(&summary, args),
+        Some(ReportFormat::Text) => report_text(&summary),
+        None => String::new(),
+    };
+    Ok((summary, text))
+}
+
+/// makedumpfile's summary table, plus where each rule came from.
+pub fn report_text(s: &FilterSummary) -> String {
+    let mut out = format!(
+        "Original pages  : {:#018x}\n  Excluded pages   : {:#018x}\n",
+        s.total_pages,
+        s.counts.total()
+    );
+    for c in PageClass::ALL {
+        out.push_str(&format!(
+            "    {:<24}: {:#018x}\n",
+            c.label(),
+            s.counts.get(c)
+        ));
+    }
+    out.push_str(&format!(
+        "  Remaining pages  : {:#018x}\n",
+        s.total_pages.saturating_sub(s.counts.total())
+    ));
+    out.push_str("Classification rules:\n");
+    for (rule, source) in &s.sources {
+        out.push_str(&format!("  {rule:<26} {source}\n"));
+    }
+    for w in &s.warnings {
+        out.push_str(&format!("warning: {w}\n"));
+    }
+    out.push_str(&format!(
+        "Time: bootstrap {:.1} ms, filter {:.1} ms\n",
+        s.bootstrap.as_secs_f64() * 1e3,
+        s.filter.as_secs_f64() * 1e3
+    ));
+    out
+}
+
+/// The summary as JSON.
+pub fn report_json(s: &FilterSummary, args: &FilterArgs) -> String {
+    let mut classes = serde_json::Map::new();
+    for c in PageClass::ALL {
+        classes.insert(c.key().into(), s.counts.get(c).into());
+    }
+    let sources: serde_json::Map<String, serde_json::Value> = s
+        .sources
+        .iter()
+        .map(|(r, src)| (r.clone(), src.clone().into()))
+        .collect();
+    let v = serde_json::json!({
+        "input": args.input.display().to_string(),
+        "output": args.output.as_ref().map(|p| p.display().to_string()),
+        "dump_level": s.level,
+        "pages": { "total": s.total_pages, "excluded": s.counts.total(), "remaining": s.total_pages.saturating_sub(s.counts.total()), "written": s.stats.pages_written, "unreadable": s.stats.unreadable },
+        "excluded": classes,
+        "bytes_written": s.stats.bytes_written,
+        "rules": sources,
+        "warnings": s.warnings,
+        "timings_ms": { "bootstrap": s.bootstrap.as_secs_f64() * 1e3, "filter": s.filter.as_secs_f64() * 1e3 },
+    });
+    format!("{v:#}\n")
+}

@@ -1,0 +1,151 @@
+//! Page compression for kdump-compressed output, with the codecs
+//! makedumpfile uses: zlib at `Z_BEST_SPEED` (`flate2`), LZO1X-1 (`lzo1x`),
+//! snappy's raw format (`snap`) and a zstd frame at the fastest level
+//! (`ruzstd`). A page whose compressed form is not smaller than the page is
+//! stored raw, as makedumpfile does.
+
+use super::Compression;
+use crate::dump::codec::{
+    DUMP_DH_COMPRESSED_LZO, DUMP_DH_COMPRESSED_SNAPPY, DUMP_DH_COMPRESSED_ZLIB,
+    DUMP_DH_COMPRESSED_ZSTD,
+};
+use std::cell::RefCell;
+
+impl Compression {
+    /// The kdump header / page descriptor flag of the codec (0 for none).
+    pub fn flag(self) -> u32 {
+        match self {
+            Compression::None => 0,
+            Compression::Zlib => DUMP_DH_COMPRESSED_ZLIB,
+            Compression::Lzo => DUMP_DH_COMPRESSED_LZO,
+            Compression::Snappy => DUMP_DH_COMPRESSED_SNAPPY,
+            Compression::Zstd => DUMP_DH_COMPRESSED_ZSTD,
+        }
+    }
+
+    /// `none`, `zlib`, `lzo`, `snappy` or `zstd`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Zlib => "zlib",
+            Compression::Lzo => "lzo",
+            Compression::Snappy => "snappy",
+            Compression::Zstd => "zstd",
+        }
+    }
+
+    /// Whether this build can write the codec (LZO needs the `lzo`
+    /// feature).
+    pub fn available(self) -> bool {
+        !matches!(self, Compression::Lzo) || cfg!(feature = "lzo")
+    }
+}
+
+thread_local! {
+    static ZLIB: RefCell<flate2::Compress> =
+        RefCell::new(flate2::Compress::new(flate2::Compression::fast(), true));
+    static SNAPPY: RefCell<snap::raw::Encoder> = RefCell::new(snap::raw::Encoder::new());
+}
+
+/// A zstd frame at ruzstd's fastest level (about zstd's level 1, which
+/// makedumpfile uses; pure Rust, and several times slower than libzstd).
+fn zstd(page: &[u8]) -> Vec<u8> {
+    ruzstd_encode::encoding::compress_to_vec(
+        page,
+        ruzstd_encode::encoding::CompressionLevel::Fastest,
+    )
+}
+
+/// Compresses `page` with `codec`: `Ok(Some(data))` when that is smaller
+/// than the page, `Ok(None)` when the page is to be stored raw.
+pub(crate) fn compress(codec: Compression, page: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    let out = match codec {
+        Compression::None => return Ok(None),
+        Compression::Zlib => return zlib(page),
+        Compression::Lzo => lzo(page)?,
+        Compression::Snappy => SNAPPY
+            .with_borrow_mut(|e| e.compress_vec(page))
+            .map_err(|e| e.to_string())?,
+        Compression::Zstd => zstd(page),
+    };
+    Ok((out.len() < page.len()).then_some(out))
+}
+
+fn zlib(page: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    ZLIB.with_borrow_mut(|z| {
+        z.reset();
+        // Output space of one byte less than the page: what does not fit is
+        // not worth compressing.
+        let mut out = Vec::with_capacity(page.len().saturating_sub(1));
+        let status = z
+            .compress_vec(page, &mut out, flate2::FlushCompress::Finish)
+            .map_err(|e| e.to_string())?;
+        Ok(match status {
+            flate2::Status::StreamEnd => Some(out),
+            flate2::Status::Ok | flate2::Status::BufError => None,
+        })
+    })
+}
+
+#[cfg(feature = "lzo")]
+fn lzo(page: &[u8]) -> Result<Vec<u8>, String> {
+    Ok(lzo1x::compress(page, lzo1x::CompressLevel::default()))
+}
+
+#[cfg(not(feature = "lzo"))]
+fn lzo(_page: &[u8]) -> Result<Vec<u8>, String> {
+    Err("this dumptool was built without LZO support (cargo feature `lzo`)".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dump::codec::Codec;
+
+    fn page() -> Vec<u8> {
+        (0..4096u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8 & 0x0f)
+            .collect()
+    }
+
+    fn noise() -> Vec<u8> {
+        let mut x = 0x1234_5678_9abc_def0u64;
+        (0..4096)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn roundtrip_through_the_readers_codecs() {
+        for c in [
+            Compression::Zlib,
+            Compression::Lzo,
+            Compression::Snappy,
+            Compression::Zstd,
+        ] {
+            if !c.available() {
+                continue;
+            }
+            for p in [
+                page(),
+                vec![0u8; 4096],
+                b"KTYPE page\n".repeat(400)[..4096].to_vec(),
+            ] {
+                let z = compress(c, &p).unwrap().expect("compressible");
+                assert!(z.len() < p.len());
+                let codec = Codec::from_flags(c.flag()).unwrap();
+                let mut out = vec![0u8; 4096];
+                codec.decompress(&z, &mut out).unwrap();
+                assert_eq!(out, p, "{}", c.name());
+            }
+            // Random bytes do not compress: stored raw.
+            assert_eq!(compress(c, &noise()).unwrap(), None, "{}", c.name());
+        }
+        assert_eq!(compress(Compression::None, &page()).unwrap(), None);
+    }
+}

@@ -1,0 +1,328 @@
+//! The ELF64 writer, like `makedumpfile -E`: the ELF header, the program
+//! headers right after it (`e_phoff` = 64: makedumpfile assumes that), one
+//! `PT_NOTE` with every note of the source (VMCOREINFO included), then the
+//! pages of the `PT_LOAD` segments from a page-aligned offset on.
+//!
+//! A segment is a run of written pages: it ends at every page left out
+//! (excluded, all-zero with `exclude_zero`, unreadable), so
+//! `p_filesz == p_memsz` and a page that is not written is in no segment
+//! at all. (makedumpfile instead stretches `p_memsz` over the excluded
+//! pages that follow, which crash and drgn read as zeros.) `p_vaddr` is
+//! what the source has for that physical address (its segment's `p_vaddr`
+//! plus the offset); a kdump source has none, then `p_vaddr = p_paddr`, as
+//! qemu's `dump-guest-memory` writes it.
+//!
+//! The program headers must precede the data, so their number is needed
+//! first: the first pass reads (and zero-checks) every kept page to count
+//! the segments, the second writes them. More than 65534 program headers
+//! use `PN_XNUM`, the real count in section header 0's `sh_info`.
+
+use super::error::WriteError;
+use super::meta;
+use super::output::{Region, Sink};
+use super::pages::{Page, PageWorker};
+use super::window::Windows;
+use super::{Compression, PageSelector, WriteOptions, WriteStats};
+use crate::dump::elf::PT_LOAD;
+use crate::dump::Dump;
+
+const EHDR_SIZE: u64 = 64;
+const PHDR_SIZE: u64 = 56;
+const SHDR_SIZE: u64 = 64;
+const PT_NOTE: u32 = 4;
+const ET_CORE: u16 = 4;
+const PN_XNUM: u64 = 0xffff;
+/// `PF_R | PF_W | PF_X`, as the kernel's `/proc/vmcore` has them.
+const PF_RWX: u32 = 7;
+/// Output buffer per region.
+const BUFFER: usize = 1 << 20;
+
+/// `p_vaddr - p_paddr` of the source's memory, by physical address.
+struct VaddrMap {
+    /// Disjoint `(start, end, delta)` sorted by start.
+    runs: Vec<(u64, u64, u64)>,
+}
+
+impl VaddrMap {
+    /// From an ELF source's `PT_LOAD`s (where they overlap, the segment
+    /// starting first wins, as for the reader); empty for other sources.
+    fn new(src: &Dump) -> VaddrMap {
+        let mut loads: Vec<_> = src
+            .elf_segments()
+            .unwrap_or_default()
+            .iter()
+            .filter(|s| s.p_type == PT_LOAD && s.p_memsz > 0)
+            .collect();
+        loads.sort_by_key(|s| (s.p_paddr, std::cmp::Reverse(s.p_memsz)));
+        let mut runs = Vec::with_capacity(loads.len());
+        let mut covered = 0u64;
+        for s in loads {
+            let end = s.p_paddr.saturating_add(s.p_memsz);
+            let start = s.p_paddr.max(covered);
+            if start < end {
+                runs.push((start, end, s.p_vaddr.wrapping_sub(s.p_paddr)));
+                covered = end;
+            }
+        }
+        VaddrMap { runs }
+    }
+
+    /// `p_vaddr - p_paddr` at `paddr` (0 where the source says nothing).
+    fn delta(&self, paddr: u64) -> u64 {
+        let i = self.runs.partition_point(|r| r.0 <= paddr);
+        match i.checked_sub(1).map(|i| self.runs[i]) {
+            Some((_, end, delta)) if paddr < end => delta,
+            _ => 0,
+        }
+    }
+}
+
+/// Follows the written pages in pfn order and tells where segments start.
+struct Segments<'a> {
+    vaddrs: &'a VaddrMap,
+    page_size: u64,
+    /// The last written pfn and its delta.
+    last: Option<(u64, u64)>,
+}
+
+impl Segments<'_> {
+    /// Records that `pfn` is written; returns its delta when it starts a
+    /// new segment.
+    fn add(&mut self, pfn: u64) -> Option<u64> {
+        let delta = self.vaddrs.delta(pfn * self.page_size);
+        let starts = !matches!(self.last, Some((p, d)) if p + 1 == pfn && d == delta);
+        self.last = Some((pfn, delta));
+        starts.then_some(delta)
+    }
+}
+
+/// A `PT_LOAD` being written.
+struct Load {
+    paddr: u64,
+    vaddr: u64,
+    offset: u64,
+    size: u64,
+}
+
+fn phdr(p_type: u32, offset: u64, vaddr: u64, paddr: u64, size: u64) -> [u8; PHDR_SIZE as usize] {
+    let mut p = [0u8; PHDR_SIZE as usize];
+    p[..4].copy_from_slice(&p_type.to_le_bytes());
+    let flags = if p_type == PT_LOAD { PF_RWX } else { 0 };
+    p[4..8].copy_from_slice(&flags.to_le_bytes());
+    p[8..16].copy_from_slice(&offset.to_le_bytes());
+    p[16..24].copy_from_slice(&vaddr.to_le_bytes());
+    p[24..32].copy_from_slice(&paddr.to_le_bytes());
+    p[32..40].copy_from_slice(&size.to_le_bytes());
+    p[40..48].copy_from_slice(&size.to_le_bytes());
+    p
+}
+
+/// The ELF header for `phnum` program headers (and, with `PN_XNUM`, the
+/// section header 0 at `shoff`).
+fn ehdr(machine: u16, phnum: u64, shoff: Option<u64>) -> [u8; EHDR_SIZE as usize] {
+    let mut h = [0u8; EHDR_SIZE as usize];
+    h[..4].copy_from_slice(b"\x7fELF");
+    h[4] = 2; // ELFCLASS64
+    h[5] = 1; // ELFDATA2LSB
+    h[6] = 1; // EV_CURRENT
+    h[16..18].copy_from_slice(&ET_CORE.to_le_bytes());
+    h[18..20].copy_from_slice(&machine.to_le_bytes());
+    h[20..24].copy_from_slice(&1u32.to_le_bytes());
+    h[32..40].copy_from_slice(&EHDR_SIZE.to_le_bytes());
+    h[52..54].copy_from_slice(&(EHDR_SIZE as u16).to_le_bytes());
+    h[54..56].copy_from_slice(&(PHDR_SIZE as u16).to_le_bytes());
+    match shoff {
+        None => h[56..58].copy_from_slice(&(phnum as u16).to_le_bytes()),
+        Some(off) => {
+            h[40..48].copy_from_slice(&off.to_le_bytes());
+            h[56..58].copy_from_slice(&(PN_XNUM as u16).to_le_bytes());
+            h[58..60].copy_from_slice(&(SHDR_SIZE as u16).to_le_bytes());
+            h[60..62].copy_from_slice(&1u16.to_le_bytes());
+        }
+    }
+    h
+}
+
+/// Section header 0 holding the real program header count (as the
+/// kernel's core dumps fill it: `sh_size` = `e_shnum`, `sh_info` = count).
+fn shdr0(phnum: u64) -> [u8; SHDR_SIZE as usize] {
+    let mut s = [0u8; SHDR_SIZE as usize];
+    s[32..40].copy_from_slice(&1u64.to_le_bytes());
+    s[44..48].copy_from_slice(&(phnum.min(u64::from(u32::MAX)) as u32).to_le_bytes());
+    s
+}
+
+/// Writes the program header of a finished `PT_LOAD`.
+fn close(load: Option<Load>, loads: &mut Region, sink: &mut dyn Sink) -> Result<(), WriteError> {
+    match load {
+        Some(l) => loads.push(sink, &phdr(PT_LOAD, l.offset, l.vaddr, l.paddr, l.size)),
+        None => Ok(()),
+    }
+}
+
+/// Writes `src`'s kept pages as an ELF64 core into `sink`.
+pub(crate) fn write(
+    src: &Dump,
+    selector: &dyn PageSelector,
+    opts: &WriteOptions,
+    sink: &mut dyn Sink,
+) -> Result<WriteStats, WriteError> {
+    let machine = meta::elf_machine(src)?;
+    let ps = src.page_size();
+    let windows = Windows::new(src, opts.window_pfns);
+    let vaddrs = VaddrMap::new(src);
+    let worker = PageWorker::new(src, Compression::None, opts.threads)?;
+    let mut bits = windows.bits();
+    let mut batch = Vec::with_capacity(worker.batch());
+    let written = |page: &Page| match page {
+        Page::Unreadable => false,
+        Page::Zero => !opts.exclude_zero,
+        Page::Stored { .. } => true,
+    };
+
+    // Pass 1: kept pages and segment starts per window.
+    let mut counts = Vec::with_capacity(windows.count() as usize);
+    let mut segs = Segments {
+        vaddrs: &vaddrs,
+        page_size: ps,
+        last: None,
+    };
+    let mut nsegs = 0u64;
+    for w in 0..windows.count() {
+        windows.fill(w, selector, &mut bits)?;
+        let kept = bits.kept();
+        let mut pfns = bits.kept_pfns().peekable();
+        while pfns.peek().is_some() {
+            batch.clear();
+            batch.extend(pfns.by_ref().take(worker.batch()));
+            for (&pfn, page) in batch.iter().zip(worker.process(&batch, false)?) {
+                if written(&page) && segs.add(pfn).is_some() {
+                    nsegs += 1;
+                }
+            }
+        }
+        counts.push(kept);
+    }
+
+    // Headers and notes.
+    let notes = meta::note_area(src);
+    let phnum = nsegs + 1;
+    let xnum = phnum >= PN_XNUM;
+    let phdrs_end = EHDR_SIZE + phnum * PHDR_SIZE;
+    let shoff = xnum.then_some(phdrs_end);
+    let notes_at = phdrs_end + if xnum { SHDR_SIZE } else { 0 };
+    let data_at = (notes_at + notes.bytes.len() as u64).next_multiple_of(ps);
+    sink.write_at(0, &ehdr(machine, phnum, shoff))?;
+    sink.write_at(
+        EHDR_SIZE,
+        &phdr(PT_NOTE, notes_at, 0, 0, notes.bytes.len() as u64),
+    )?;
+    if let Some(off) = shoff {
+        sink.write_at(off, &shdr0(phnum))?;
+    }
+    sink.write_at(notes_at, &notes.bytes)?;
+
+    // Pass 2: page data and PT_LOAD headers.
+    let mut loads = Region::new(EHDR_SIZE + PHDR_SIZE, BUFFER);
+    let mut data = Region::new(data_at, BUFFER);
+    let mut segs = Segments {
+        vaddrs: &vaddrs,
+        page_size: ps,
+        last: None,
+    };
+    let mut stats = WriteStats::default();
+    let mut load: Option<Load> = None;
+    let zero_page = vec![0u8; ps as usize];
+    for (w, &first) in counts.iter().enumerate() {
+        windows.fill(w as u64, selector, &mut bits)?;
+        let kept = bits.kept();
+        if kept != first {
+            return Err(WriteError::Inconsistent {
+                start_pfn: bits.start,
+                first,
+                second: kept,
+            });
+        }
+        let mut pfns = bits.kept_pfns().peekable();
+        while pfns.peek().is_some() {
+            batch.clear();
+            batch.extend(pfns.by_ref().take(worker.batch()));
+            for (&pfn, page) in batch.iter().zip(worker.process(&batch, true)?) {
+                if !written(&page) {
+                    match page {
+                        Page::Unreadable => stats.unreadable += 1,
+                        _ => stats.zero_pages_excluded += 1,
+                    }
+                    continue;
+                }
+                if let Some(delta) = segs.add(pfn) {
+                    close(load.take(), &mut loads, sink)?;
+                    stats.elf_segments += 1;
+                    let paddr = pfn * ps;
+                    load = Some(Load {
+                        paddr,
+                        vaddr: paddr.wrapping_add(delta),
+                        offset: data.pos(),
+                        size: 0,
+                    });
+                }
+                match page {
+                    Page::Stored { data: bytes, .. } => data.push(sink, &bytes)?,
+                    _ => data.push(sink, &zero_page)?,
+                }
+                if let Some(l) = load.as_mut() {
+                    l.size += ps;
+                }
+                stats.pages_written += 1;
+            }
+        }
+    }
+    close(load.take(), &mut loads, sink)?;
+    loads.flush(sink)?;
+    data.flush(sink)?;
+    if stats.elf_segments as u64 != nsegs {
+        return Err(WriteError::Inconsistent {
+            start_pfn: 0,
+            first: nsegs,
+            second: stats.elf_segments as u64,
+        });
+    }
+    Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers() {
+        let h = ehdr(62, 3, None);
+        assert_eq!(&h[56..58], &3u16.to_le_bytes());
+        let h = ehdr(62, 70_000, Some(64 + 70_000 * 56));
+        assert_eq!(&h[56..58], &0xffffu16.to_le_bytes());
+        assert_eq!(&h[60..62], &1u16.to_le_bytes());
+        assert_eq!(
+            u32::from_le_bytes(shdr0(70_000)[44..48].try_into().unwrap()),
+            70_000
+        );
+        let p = phdr(PT_LOAD, 0x1000, 0xffff_8880_0010_0000, 0x10_0000, 0x2000);
+        assert_eq!(&p[32..40], &p[40..48]);
+    }
+
+    #[test]
+    fn segments_break_at_gaps_and_vaddr_jumps() {
+        let map = VaddrMap {
+            runs: vec![(0, 0x4000, 100), (0x4000, 0x8000, 200)],
+        };
+        let mut s = Segments {
+            vaddrs: &map,
+            page_size: 0x1000,
+            last: None,
+        };
+        let starts: Vec<bool> = [0, 1, 3, 4, 5, 9]
+            .iter()
+            .map(|&p| s.add(p).is_some())
+            .collect();
+        assert_eq!(starts, [true, false, true, true, false, true]);
+    }
+}

@@ -1,0 +1,83 @@
+//! The one error type of the dump writers. Output errors name the output
+//! (its path, or `<stdout>`); source errors are the readers' [`DumpError`],
+//! which name the source dump.
+
+use crate::dump::DumpError;
+use std::path::PathBuf;
+
+/// An error of [`super::write_dump`]. When it is returned, no output file
+/// exists (a partial stream may have gone to standard output: it lacks the
+/// flattened format's end marker, so readers reject it).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WriteError {
+    /// Writing, creating or renaming the output failed.
+    #[error("{}: cannot {op}: {source}", path.display())]
+    Io {
+        /// The output (`<stdout>` for standard output).
+        path: PathBuf,
+        /// What was attempted.
+        op: String,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The output's directory does not exist (or is not a directory).
+    #[error(
+        "{}: cannot create the output: its directory {} does not exist or is not a directory",
+        path.display(),
+        dir.display()
+    )]
+    NoSuchDirectory {
+        /// The output path asked for.
+        path: PathBuf,
+        /// Its directory.
+        dir: PathBuf,
+    },
+    /// The source dump could not be read (outside single pages, which are
+    /// counted as unreadable instead).
+    #[error(transparent)]
+    Source(#[from] DumpError),
+    /// The options do not make sense (or need a feature this build lacks).
+    #[error("invalid write options: {0}")]
+    Options(String),
+    /// The page selector failed.
+    #[error("page selection failed: {0}")]
+    Selector(String),
+    /// The page selector answered differently when asked again for the same
+    /// window (the writers ask twice: once to size the output, once to
+    /// write it).
+    #[error(
+        "the page selector is not deterministic: for the window at pfn {start_pfn:#x} it \
+         first kept {first} pages, then {second}"
+    )]
+    Inconsistent {
+        /// First pfn of the window.
+        start_pfn: u64,
+        /// What the first pass counted.
+        first: u64,
+        /// What the second pass counted.
+        second: u64,
+    },
+    /// The source cannot be written in the requested format.
+    #[error("cannot write this dump: {0}")]
+    Unsupported(String),
+    /// A compressor failed on a page.
+    #[error("{codec} compression of the page at pfn {pfn:#x} failed: {detail}")]
+    Compress {
+        /// `zlib`, `lzo`, `snappy` or `zstd`.
+        codec: &'static str,
+        /// The page.
+        pfn: u64,
+        /// The compressor's complaint.
+        detail: String,
+    },
+}
+
+impl WriteError {
+    /// A [`WriteError::Selector`] with `detail`, for [`super::PageSelector`]
+    /// implementations.
+    pub fn selector(detail: impl Into<String>) -> WriteError {
+        WriteError::Selector(detail.into())
+    }
+}

@@ -1,0 +1,258 @@
+//! The kdump-compressed writer (header version 6, as makedumpfile 1.7
+//! writes it). Layout, in blocks of the page size:
+//!
+//! | where | what |
+//! | --- | --- |
+//! | block 0 | `disk_dump_header`: `KDUMP   `, version 6, utsname, timestamp, status (codec flag, `DUMP_DH_COMPRESSED_INCOMPLETE`), block size, sizes, `max_mapnr` (32 bits), `nr_cpus` |
+//! | block 1.. | `kdump_sub_header` (104 bytes: phys_base, dump_level, offsets of VMCOREINFO and of the notes, `max_mapnr_64`), then the source's ELF notes (VMCOREINFO points into its note) |
+//! | then | 1st bitmap (pfns the source holds), 2nd bitmap (pfns written), each `max_mapnr` bits rounded up to blocks |
+//! | then | page descriptors `{ i64 offset; u32 size; u32 flags; u64 page_flags }` in pfn order, one slot per page the first pass kept |
+//! | then | the shared zero page (without `exclude_zero`), then page data |
+//!
+//! Readers find a page's descriptor by the rank of its pfn in the 2nd
+//! bitmap, never by the table's size: when zero pages drop out
+//! (`exclude_zero`) the table's last slots stay unused (zeros), which
+//! makedumpfile, crash, libkdumpfile and [`crate::dump`] all accept. A
+//! selected page the source cannot deliver keeps its bit and gets a
+//! descriptor with offset 0, the convention for a page missing from an
+//! incomplete dump.
+
+use super::error::WriteError;
+use super::meta;
+use super::output::{Region, Sink};
+use super::pages::{Page, PageWorker};
+use super::window::Windows;
+use super::{Compression, PageSelector, WriteOptions, WriteStats};
+use crate::dump::codec::DUMP_DH_COMPRESSED_INCOMPLETE;
+use crate::dump::kdump::{Utsname, KDUMP_SIGNATURE};
+use crate::dump::Dump;
+
+/// `header_version` written.
+const HEADER_VERSION: i32 = 6;
+/// `sizeof(struct disk_dump_header)` on 64-bit machines.
+const MAIN_HEADER_SIZE: usize = 464;
+/// `sizeof(struct kdump_sub_header)` (version 6) on 64-bit machines.
+const SUB_HEADER_SIZE: u64 = 104;
+/// Size of a page descriptor.
+const PAGE_DESC_SIZE: u64 = 24;
+/// Output buffer per region.
+const BUFFER: usize = 1 << 20;
+
+/// Where everything goes.
+struct Layout {
+    block_size: u64,
+    sub_hdr_blocks: u64,
+    /// Blocks of one bitmap.
+    bitmap_blocks_each: u64,
+    bitmap1: u64,
+    bitmap2: u64,
+    descs: u64,
+    /// The shared zero page, if any.
+    zero_page: Option<u64>,
+    data: u64,
+}
+
+impl Layout {
+    fn new(block_size: u64, max_mapnr: u64, notes: u64, slots: u64, zero_page: bool) -> Layout {
+        let bs = block_size;
+        let sub_hdr_blocks = (SUB_HEADER_SIZE + notes).div_ceil(bs);
+        let bitmap_blocks_each = max_mapnr.div_ceil(8).div_ceil(bs).max(1);
+        let bitmap1 = (1 + sub_hdr_blocks) * bs;
+        let bitmap2 = bitmap1 + bitmap_blocks_each * bs;
+        let descs = bitmap2 + bitmap_blocks_each * bs;
+        let table_end = descs + slots * PAGE_DESC_SIZE;
+        Layout {
+            block_size,
+            sub_hdr_blocks,
+            bitmap_blocks_each,
+            bitmap1,
+            bitmap2,
+            descs,
+            zero_page: zero_page.then_some(table_end),
+            data: table_end + if zero_page { bs } else { 0 },
+        }
+    }
+}
+
+/// One page descriptor.
+fn descriptor(offset: u64, size: u64, flags: u32) -> [u8; PAGE_DESC_SIZE as usize] {
+    let mut d = [0u8; PAGE_DESC_SIZE as usize];
+    d[..8].copy_from_slice(&offset.to_le_bytes());
+    d[8..12].copy_from_slice(&(size as u32).to_le_bytes());
+    d[12..16].copy_from_slice(&flags.to_le_bytes());
+    d
+}
+
+/// Writes `src`'s kept pages kdump-compressed with `codec` into `sink`.
+pub(crate) fn write(
+    src: &Dump,
+    selector: &dyn PageSelector,
+    opts: &WriteOptions,
+    codec: Compression,
+    sink: &mut dyn Sink,
+) -> Result<WriteStats, WriteError> {
+    let windows = Windows::new(src, opts.window_pfns);
+    let mut bits = windows.bits();
+
+    // Pass 1: how many pages each window keeps.
+    let mut counts = Vec::with_capacity(windows.count() as usize);
+    for w in 0..windows.count() {
+        windows.fill(w, selector, &mut bits)?;
+        counts.push(bits.kept());
+    }
+    let slots: u64 = counts.iter().sum();
+
+    let notes = meta::note_area(src);
+    let layout = Layout::new(
+        src.page_size(),
+        windows.max_pfn(),
+        notes.bytes.len() as u64,
+        slots,
+        !opts.exclude_zero,
+    );
+    let bs = layout.block_size;
+    if let Some(z) = layout.zero_page {
+        sink.write_at(z, &vec![0u8; bs as usize])?;
+    }
+
+    // Pass 2: pages, descriptors and bitmaps, window by window.
+    let worker = PageWorker::new(src, codec, opts.threads)?;
+    let mut descs = Region::new(layout.descs, BUFFER);
+    let mut data = Region::new(layout.data, BUFFER);
+    let mut stats = WriteStats::default();
+    let mut batch = Vec::with_capacity(worker.batch());
+    for (w, &first) in counts.iter().enumerate() {
+        windows.fill(w as u64, selector, &mut bits)?;
+        let kept = bits.kept();
+        if kept != first {
+            return Err(WriteError::Inconsistent {
+                start_pfn: bits.start,
+                first,
+                second: kept,
+            });
+        }
+        let mut dumped = vec![0u64; bits.keep.len()];
+        let mut pfns = bits.kept_pfns().peekable();
+        while pfns.peek().is_some() {
+            batch.clear();
+            batch.extend(pfns.by_ref().take(worker.batch()));
+            let pages = worker.process(&batch, true)?;
+            for (&pfn, page) in batch.iter().zip(pages) {
+                let d = match page {
+                    Page::Unreadable => {
+                        stats.unreadable += 1;
+                        descriptor(0, bs, 0)
+                    }
+                    Page::Zero => match layout.zero_page {
+                        None => {
+                            stats.zero_pages_excluded += 1;
+                            continue;
+                        }
+                        Some(z) => {
+                            stats.zero_pages_shared += 1;
+                            stats.pages_written += 1;
+                            descriptor(z, bs, 0)
+                        }
+                    },
+                    Page::Stored { flags, data: bytes } => {
+                        stats.pages_written += 1;
+                        let d = descriptor(data.pos(), bytes.len() as u64, flags);
+                        data.push(sink, &bytes)?;
+                        d
+                    }
+                };
+                let i = pfn - bits.start;
+                dumped[(i / 64) as usize] |= 1 << (i % 64);
+                descs.push(sink, &d)?;
+            }
+        }
+        let byte = bits.start / 8;
+        sink.write_at(
+            layout.bitmap1 + byte,
+            &Windows::bitmap_bytes(&bits.present, bits.len),
+        )?;
+        sink.write_at(
+            layout.bitmap2 + byte,
+            &Windows::bitmap_bytes(&dumped, bits.len),
+        )?;
+    }
+    descs.flush(sink)?;
+    data.flush(sink)?;
+
+    // Headers last: the status depends on what could be read.
+    let mut status = codec.flag();
+    if stats.unreadable > 0 {
+        status |= DUMP_DH_COMPRESSED_INCOMPLETE;
+    }
+    sink.write_at(0, &main_header(src, &layout, windows.max_pfn(), status))?;
+    let mut sub = sub_header(src, opts, windows.max_pfn(), bs, &notes);
+    sub.extend_from_slice(&notes.bytes);
+    sink.write_at(bs, &sub)?;
+    Ok(stats)
+}
+
+/// Copies `s` into a 65-byte utsname field (NUL-terminated).
+fn uts_field(out: &mut [u8], s: &str) {
+    let n = s.len().min(64);
+    out[..n].copy_from_slice(&s.as_bytes()[..n]);
+}
+
+/// Block 0: `struct disk_dump_header`, padded to a block.
+fn main_header(src: &Dump, layout: &Layout, max_mapnr: u64, status: u32) -> Vec<u8> {
+    let mut h = vec![0u8; (layout.block_size as usize).max(MAIN_HEADER_SIZE)];
+    h[..8].copy_from_slice(KDUMP_SIGNATURE);
+    h[8..12].copy_from_slice(&HEADER_VERSION.to_le_bytes());
+    let u: Utsname = meta::utsname(src);
+    for (i, s) in [
+        &u.sysname,
+        &u.nodename,
+        &u.release,
+        &u.version,
+        &u.machine,
+        &u.domainname,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        uts_field(&mut h[12 + 65 * i..12 + 65 * (i + 1)], s);
+    }
+    let (sec, usec) = meta::timestamp(src);
+    h[408..416].copy_from_slice(&sec.to_le_bytes());
+    h[416..424].copy_from_slice(&usec.to_le_bytes());
+    h[424..428].copy_from_slice(&status.to_le_bytes());
+    h[428..432].copy_from_slice(&(layout.block_size as i32).to_le_bytes());
+    h[432..436].copy_from_slice(&(layout.sub_hdr_blocks as i32).to_le_bytes());
+    h[436..440].copy_from_slice(&((2 * layout.bitmap_blocks_each) as u32).to_le_bytes());
+    h[440..444].copy_from_slice(&(max_mapnr.min(u64::from(u32::MAX)) as u32).to_le_bytes());
+    let cpus = src.notes().prstatus_count().min(i32::MAX as usize) as i32;
+    h[460..464].copy_from_slice(&cpus.to_le_bytes());
+    h
+}
+
+/// `struct kdump_sub_header` (version 6); the notes follow it directly.
+fn sub_header(
+    src: &Dump,
+    opts: &WriteOptions,
+    max_mapnr: u64,
+    bs: u64,
+    notes: &meta::NoteArea,
+) -> Vec<u8> {
+    let mut s = vec![0u8; SUB_HEADER_SIZE as usize];
+    let put = |s: &mut Vec<u8>, at: usize, v: u64| s[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    put(&mut s, 0, meta::phys_base(src));
+    s[8..12].copy_from_slice(&(opts.dump_level as i32).to_le_bytes());
+    // split = 0, start_pfn / end_pfn (32-bit era) = 0.
+    let notes_at = bs + SUB_HEADER_SIZE;
+    if let Some((off, size)) = notes.vmcoreinfo {
+        put(&mut s, 32, notes_at + off as u64);
+        put(&mut s, 40, size as u64);
+    }
+    if !notes.bytes.is_empty() {
+        put(&mut s, 48, notes_at);
+        put(&mut s, 56, notes.bytes.len() as u64);
+    }
+    // No erase information; start_pfn_64 / end_pfn_64 only matter for
+    // split dumps (0, as makedumpfile leaves them).
+    put(&mut s, 96, max_mapnr);
+    s
+}

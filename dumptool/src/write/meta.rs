@@ -1,0 +1,179 @@
+//! What an output carries about the dumped kernel besides its pages, taken
+//! from the source: the ELF notes (every note, VMCOREINFO included), the
+//! utsname, `phys_base`, the ELF machine and a timestamp.
+
+use super::error::WriteError;
+use crate::dump::kdump::Utsname;
+use crate::dump::notes::VMCOREINFO_NOTE;
+use crate::dump::Dump;
+
+/// The source's notes serialised as one ELF note area.
+pub(crate) struct NoteArea {
+    /// The notes, each 4-byte aligned.
+    pub bytes: Vec<u8>,
+    /// Where the VMCOREINFO note's descriptor (its text) lies in `bytes`:
+    /// (offset, size).
+    pub vmcoreinfo: Option<(usize, usize)>,
+}
+
+/// Appends one ELF note; returns the offset of its descriptor.
+fn push_note(out: &mut Vec<u8>, name: &str, ntype: u32, desc: &[u8]) -> usize {
+    let namesz = if name.is_empty() { 0 } else { name.len() + 1 };
+    out.extend((namesz as u32).to_le_bytes());
+    out.extend((desc.len() as u32).to_le_bytes());
+    out.extend(ntype.to_le_bytes());
+    out.extend(name.as_bytes());
+    if namesz > 0 {
+        out.push(0);
+    }
+    out.resize(out.len().next_multiple_of(4), 0);
+    let at = out.len();
+    out.extend(desc);
+    out.resize(out.len().next_multiple_of(4), 0);
+    at
+}
+
+/// Every note of `src`, in order. When the source keeps VMCOREINFO outside
+/// its notes (a kdump sub header), it is added as a `VMCOREINFO` note
+/// rebuilt from its lines.
+pub(crate) fn note_area(src: &Dump) -> NoteArea {
+    let mut bytes = Vec::new();
+    let mut vmcoreinfo = None;
+    for n in src.notes() {
+        let at = push_note(&mut bytes, &n.name, n.ntype, &n.desc);
+        if n.name == VMCOREINFO_NOTE && vmcoreinfo.is_none() {
+            vmcoreinfo = Some((at, n.desc.len()));
+        }
+    }
+    if vmcoreinfo.is_none() {
+        if let Some(info) = src.vmcoreinfo() {
+            let text: String = info.raw.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+            let at = push_note(&mut bytes, VMCOREINFO_NOTE, 0, text.as_bytes());
+            vmcoreinfo = Some((at, text.len()));
+        }
+    }
+    NoteArea { bytes, vmcoreinfo }
+}
+
+/// The dumped kernel's utsname: the source kdump header's; else the
+/// kernel's own `init_uts_ns.name` read through the dump; else `Linux`,
+/// VMCOREINFO's `OSRELEASE` and the machine.
+pub(crate) fn utsname(src: &Dump) -> Utsname {
+    if let Some(h) = src.kdump_header() {
+        return h.utsname.clone();
+    }
+    if let Some(u) = kernel_utsname(src) {
+        return u;
+    }
+    Utsname {
+        sysname: "Linux".into(),
+        release: src
+            .vmcoreinfo()
+            .and_then(|v| v.osrelease.clone())
+            .unwrap_or_default(),
+        machine: src.machine().to_string(),
+        ..Utsname::default()
+    }
+}
+
+/// `init_uts_ns.name` from memory, if it reads and looks like a utsname.
+fn kernel_utsname(src: &Dump) -> Option<Utsname> {
+    let info = src.vmcoreinfo()?;
+    let addr = info.symbol("init_uts_ns")? + info.offset("uts_namespace.name")?;
+    let mem = src.kernel_memory().ok()?;
+    let raw = mem.read_bytes(addr, 6 * 65).ok()?;
+    let field = |i: usize| {
+        let f = &raw[i * 65..(i + 1) * 65];
+        let end = f.iter().position(|&b| b == 0)?;
+        let s = std::str::from_utf8(&f[..end]).ok()?;
+        s.chars().all(|c| !c.is_control()).then(|| s.to_string())
+    };
+    let u = Utsname {
+        sysname: field(0)?,
+        nodename: field(1)?,
+        release: field(2)?,
+        version: field(3)?,
+        machine: field(4)?,
+        domainname: field(5)?,
+    };
+    // Only trust it when it agrees with VMCOREINFO.
+    match &info.osrelease {
+        Some(r) if *r != u.release => None,
+        _ if u.sysname.is_empty() => None,
+        _ => Some(u),
+    }
+}
+
+/// `phys_base`: VMCOREINFO's `NUMBER(phys_base)` (qemu's kdump header
+/// value is wrong under KASLR), else the source kdump header's, else 0.
+pub(crate) fn phys_base(src: &Dump) -> u64 {
+    src.vmcoreinfo()
+        .and_then(|v| v.phys_base)
+        .or_else(|| src.kdump_header().map(|h| h.phys_base))
+        .unwrap_or(0)
+}
+
+/// The ELF `e_machine` of the dumped machine.
+pub(crate) fn elf_machine(src: &Dump) -> Result<u16, WriteError> {
+    let m = src.machine();
+    if let Some(n) = m
+        .strip_prefix("ELF machine ")
+        .and_then(|n| n.parse::<u16>().ok())
+    {
+        return Ok(n);
+    }
+    Ok(match m {
+        "x86_64" => 62,
+        "aarch64" | "arm64" => 183,
+        "ppc64" | "ppc64le" => 21,
+        "s390x" | "s390" => 22,
+        "riscv64" => 243,
+        "loongarch64" => 258,
+        "mips64" | "mips" => 8,
+        "sparc64" => 43,
+        _ => {
+            return Err(WriteError::Unsupported(format!(
+                "no ELF machine number is known for `{m}`"
+            )))
+        }
+    })
+}
+
+/// The dump's time: the source kdump header's, else VMCOREINFO's
+/// `CRASHTIME`, else the source file's modification time (so the same
+/// source always gives the same output), else 0. (seconds, microseconds)
+pub(crate) fn timestamp(src: &Dump) -> (i64, i64) {
+    if let Some(h) = src.kdump_header() {
+        return (h.timestamp_sec, h.timestamp_usec);
+    }
+    if let Some(t) = src.vmcoreinfo().and_then(|v| v.crashtime) {
+        return (t, 0);
+    }
+    std::fs::metadata(src.path())
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or((0, 0), |d| {
+            (d.as_secs() as i64, i64::from(d.subsec_micros()))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dump::notes::Notes;
+
+    #[test]
+    fn notes_are_aligned_and_parse_back() {
+        let mut b = Vec::new();
+        let at = push_note(&mut b, "CORE", 1, &[1, 2, 3, 4, 5]);
+        assert_eq!(at, 12 + 8);
+        let at2 = push_note(&mut b, "VMCOREINFO", 0, b"OSRELEASE=6.1\n");
+        assert_eq!(b.len() % 4, 0);
+        assert_eq!(&b[at2..at2 + 14], b"OSRELEASE=6.1\n");
+        let parsed = crate::dump::notes::parse_notes(&b, "x".as_ref(), "t", 0).unwrap();
+        let n = Notes::new(parsed);
+        assert_eq!(n.prstatus_count(), 1);
+        assert_eq!(n.vmcoreinfo(), Some(&b"OSRELEASE=6.1\n"[..]));
+    }
+}

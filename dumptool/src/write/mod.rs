@@ -1,0 +1,212 @@
+//! Dump writers: write the pages of a [`Dump`] that a [`PageSelector`]
+//! keeps as a new dump, in the formats makedumpfile writes and crash,
+//! drgn, makedumpfile and [`Dump::open`] read:
+//!
+//! - kdump-compressed (`kdump.rs`, header version 6), each page
+//!   uncompressed or compressed with zlib, LZO, snappy or zstd;
+//! - ELF64 (`elf.rs`) like `makedumpfile -E`;
+//! - either in makedumpfile's flattened format (`flat.rs`,
+//!   `makedumpfile -F`), e.g. to standard output.
+//!
+//! Memory stays bounded whatever the dump's size: pfns are processed in
+//! cyclic windows of [`WriteOptions::window_pfns`] (`window.rs`), in two
+//! passes (the first sizes the output from per-window counts, the second
+//! writes it), pages are read one batch at a time and output goes out
+//! through small buffers. A file output is built as a temporary file beside
+//! it and renamed into place only when complete (`output.rs`).
+//!
+//! ```no_run
+//! use dumptool::dump::Dump;
+//! use dumptool::write::{write_dump, Compression, KeepAll, Output, OutputFormat, WriteOptions};
+//! let src = Dump::open("vmcore")?;
+//! let opts = WriteOptions {
+//!     format: OutputFormat::Kdump(Compression::Zlib),
+//!     exclude_zero: true,
+//!     dump_level: 1,
+//!     ..WriteOptions::default()
+//! };
+//! let stats = write_dump(&src, &KeepAll, &opts, Output::Path("dumpfile".into()))?;
+//! println!("{} pages written", stats.pages_written);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod compress;
+mod elf;
+mod error;
+mod flat;
+mod kdump;
+mod meta;
+mod output;
+mod pages;
+mod window;
+
+pub use error::WriteError;
+
+use crate::dump::Dump;
+use output::{Sink, Target};
+use std::path::PathBuf;
+
+/// How kdump-compressed pages are compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Compression {
+    /// Every page stored raw.
+    None,
+    /// zlib (`makedumpfile -c`).
+    Zlib,
+    /// LZO1X-1 (`makedumpfile -l`; needs the `lzo` feature).
+    Lzo,
+    /// snappy (`makedumpfile -p`).
+    Snappy,
+    /// zstd (`makedumpfile -z`).
+    Zstd,
+}
+
+/// Output format: ELF or kdump-compressed with a codec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OutputFormat {
+    /// ELF64 core, like `makedumpfile -E`.
+    Elf,
+    /// kdump-compressed with this page compression.
+    Kdump(Compression),
+}
+
+/// How to write a dump.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// The format.
+    pub format: OutputFormat,
+    /// makedumpfile `-F`: write the flattened format (the only way to
+    /// [`Output::Stdout`]).
+    pub flattened: bool,
+    /// Dump level bit 1: pages whose content is all zero are excluded
+    /// (decided while writing). Without it a kdump output stores one zero
+    /// page that every zero page's descriptor points at.
+    pub exclude_zero: bool,
+    /// The dump level recorded in the kdump sub header (makedumpfile's
+    /// `-d`; the writer itself only looks at `exclude_zero`).
+    pub dump_level: u32,
+    /// Threads compressing pages (in parallel with rayon when > 1; 0 counts
+    /// as 1).
+    pub threads: usize,
+    /// Pfns per cyclic window (rounded up to a multiple of 64): the unit in
+    /// which the selector is asked and bitmaps are built.
+    pub window_pfns: u64,
+}
+
+/// The default window: 1 Mi pfns (4 GiB of 4 KiB pages; 128 KiB per
+/// bitmap).
+pub const DEFAULT_WINDOW_PFNS: u64 = 1 << 20;
+
+impl Default for WriteOptions {
+    /// kdump-compressed with zlib, plain file, nothing excluded, dump level
+    /// 0, one thread, the default window.
+    fn default() -> WriteOptions {
+        WriteOptions {
+            format: OutputFormat::Kdump(Compression::Zlib),
+            flattened: false,
+            exclude_zero: false,
+            dump_level: 0,
+            threads: 1,
+            window_pfns: DEFAULT_WINDOW_PFNS,
+        }
+    }
+}
+
+/// Decides, one cyclic window at a time, which pfns to keep (before the
+/// zero-page check). The writers ask twice for every window (once to size
+/// the output, once to write it) and expect the same answer.
+pub trait PageSelector: Sync {
+    /// Sets bit `i` of word `i / 64` of `keep` to keep pfn `start_pfn + i`.
+    /// `keep` is cleared on entry and covers the window (its last word may
+    /// reach past the window's end; such bits are ignored, as are bits of
+    /// pfns the source does not hold).
+    fn select(&self, start_pfn: u64, keep: &mut [u64]) -> Result<(), WriteError>;
+}
+
+/// Keeps every page the source holds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KeepAll;
+
+impl PageSelector for KeepAll {
+    fn select(&self, _start_pfn: u64, keep: &mut [u64]) -> Result<(), WriteError> {
+        keep.fill(u64::MAX);
+        Ok(())
+    }
+}
+
+impl<F> PageSelector for F
+where
+    F: Fn(u64, &mut [u64]) -> Result<(), WriteError> + Sync,
+{
+    fn select(&self, start_pfn: u64, keep: &mut [u64]) -> Result<(), WriteError> {
+        self(start_pfn, keep)
+    }
+}
+
+/// What [`write_dump`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    /// Pages the output holds (readable from it), shared zero pages
+    /// included.
+    pub pages_written: u64,
+    /// Kept pages left out because they are all zero (`exclude_zero`).
+    pub zero_pages_excluded: u64,
+    /// kdump: zero pages written as the one shared zero page (without
+    /// `exclude_zero`); included in `pages_written`.
+    pub zero_pages_shared: u64,
+    /// Pages selected but not readable from the source. A kdump output is
+    /// then marked incomplete (`DUMP_DH_COMPRESSED_INCOMPLETE`, descriptors
+    /// with offset 0); an ELF output just lacks them.
+    pub unreadable: u64,
+    /// Size of the output in bytes (of the flattened stream when
+    /// flattened).
+    pub bytes_written: u64,
+    /// ELF: `PT_LOAD` segments written.
+    pub elf_segments: usize,
+}
+
+/// Where the dump goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// A file, written as a temporary file in its directory and renamed
+    /// over it on success (an existing file is replaced).
+    Path(PathBuf),
+    /// Standard output; only with [`WriteOptions::flattened`].
+    Stdout,
+}
+
+/// Writes the pages of `src` that `selector` keeps to `out` as `opts`
+/// say. On error nothing is left behind (no output file, no temporary
+/// file).
+pub fn write_dump(
+    src: &Dump,
+    selector: &dyn PageSelector,
+    opts: &WriteOptions,
+    out: Output,
+) -> Result<WriteStats, WriteError> {
+    if opts.window_pfns == 0 {
+        return Err(WriteError::Options("window_pfns must not be 0".into()));
+    }
+    if let OutputFormat::Kdump(c) = opts.format {
+        if !c.available() {
+            return Err(WriteError::Options(format!(
+                "{} compression needs the `lzo` cargo feature, which this build lacks",
+                c.name()
+            )));
+        }
+        if u32::try_from(src.page_size()).is_err() {
+            return Err(WriteError::Unsupported(format!(
+                "page size {} does not fit a kdump block size",
+                src.page_size()
+            )));
+        }
+    }
+    let mut target = Target::open(&out, opts.flattened)?;
+    let sink: &mut dyn Sink = &mut target;
+    let mut stats = match opts.format {
+        OutputFormat::Kdump(c) => kdump::write(src, selector, opts, c, sink)?,
+        OutputFormat::Elf => elf::write(src, selector, opts, sink)?,
+    };
+    stats.bytes_written = target.finish()?;
+    Ok(stats)
+}

@@ -1,0 +1,140 @@
+//! Reading, classifying and compressing the kept pages, a batch at a time,
+//! in parallel on a rayon pool when asked for more than one thread. Results
+//! come back in pfn order, so the writers emit them in order.
+
+use super::compress::compress;
+use super::error::WriteError;
+use super::Compression;
+use crate::dump::Dump;
+use rayon::prelude::*;
+
+/// What a kept page becomes.
+#[derive(Debug)]
+pub(crate) enum Page {
+    /// The source could not deliver it.
+    Unreadable,
+    /// All its bytes are zero.
+    Zero,
+    /// Its bytes as stored: compressed (`flags` names the codec) or raw
+    /// (`flags` 0; the page itself).
+    Stored {
+        /// `DUMP_DH_COMPRESSED_*` flag, 0 for raw.
+        flags: u32,
+        /// The stored bytes (empty when the data was not asked for).
+        data: Vec<u8>,
+    },
+}
+
+/// Zeros to compare pages against.
+static ZEROS: [u8; 4096] = [0; 4096];
+
+fn is_zero(page: &[u8]) -> bool {
+    page.chunks(ZEROS.len()).all(|c| c == &ZEROS[..c.len()])
+}
+
+/// Turns pfns into [`Page`]s.
+pub(crate) struct PageWorker<'a> {
+    src: &'a Dump,
+    page_size: usize,
+    codec: Compression,
+    pool: Option<rayon::ThreadPool>,
+    /// Pages per batch.
+    batch: usize,
+}
+
+impl<'a> PageWorker<'a> {
+    /// A worker on `src` compressing with `codec` on `threads` threads.
+    pub(crate) fn new(
+        src: &'a Dump,
+        codec: Compression,
+        threads: usize,
+    ) -> Result<PageWorker<'a>, WriteError> {
+        let pool = if threads > 1 {
+            Some(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .thread_name(|i| format!("dumptool-write-{i}"))
+                    .build()
+                    .map_err(|e| {
+                        WriteError::Options(format!("cannot start {threads} threads: {e}"))
+                    })?,
+            )
+        } else {
+            None
+        };
+        let page_size = usize::try_from(src.page_size())
+            .map_err(|_| WriteError::Unsupported(format!("page size {}", src.page_size())))?;
+        // About 1 MiB of pages per thread and batch.
+        let per_thread = ((1 << 20) / page_size).max(1);
+        Ok(PageWorker {
+            src,
+            page_size,
+            codec,
+            pool,
+            batch: per_thread * threads.max(1),
+        })
+    }
+
+    /// Pages per batch: what [`PageWorker::process`] should be given.
+    pub(crate) fn batch(&self) -> usize {
+        self.batch
+    }
+
+    /// The pages of `pfns`, in order. With `data` false, only the
+    /// classification is wanted (no compression, no data kept).
+    pub(crate) fn process(&self, pfns: &[u64], data: bool) -> Result<Vec<Page>, WriteError> {
+        let one = |&pfn: &u64| self.page(pfn, data);
+        match &self.pool {
+            Some(pool) => pool.install(|| pfns.par_iter().map(one).collect()),
+            None => pfns.iter().map(one).collect(),
+        }
+    }
+
+    fn page(&self, pfn: u64, data: bool) -> Result<Page, WriteError> {
+        let mut buf = vec![0u8; self.page_size];
+        let Some(paddr) = pfn.checked_mul(self.page_size as u64) else {
+            return Ok(Page::Unreadable);
+        };
+        if self.src.phys().read_phys(paddr, &mut buf).is_err() {
+            return Ok(Page::Unreadable);
+        }
+        if is_zero(&buf) {
+            return Ok(Page::Zero);
+        }
+        if !data {
+            return Ok(Page::Stored {
+                flags: 0,
+                data: Vec::new(),
+            });
+        }
+        match compress(self.codec, &buf) {
+            Ok(Some(z)) => Ok(Page::Stored {
+                flags: self.codec.flag(),
+                data: z,
+            }),
+            Ok(None) => Ok(Page::Stored {
+                flags: 0,
+                data: buf,
+            }),
+            Err(detail) => Err(WriteError::Compress {
+                codec: self.codec.name(),
+                pfn,
+                detail,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_check() {
+        assert!(is_zero(&[0u8; 8192]));
+        assert!(is_zero(&[0u8; 100]));
+        let mut p = vec![0u8; 8192];
+        p[8191] = 1;
+        assert!(!is_zero(&p));
+    }
+}
