@@ -98,12 +98,25 @@ need() { # CMD:PKG... : make sure each command exists, installing its Debian pac
 cmd_tools() {
 	apt_install dwarves bpftool libbpf-dev pkg-config makedumpfile qemu-system-x86 busybox-static \
 		cpio xz-utils zstd gzip binutils kmod util-linux gcc libc6-dev python3 file
+	# --- drgn (PyPI), for the dump writers' tests (tests/tests/writers.rs) -------------------
+	# Installed for the python3 first on PATH (the one the tests run). Debian's own python3 is
+	# "externally managed" (PEP 668): pip then needs --break-system-packages.
+	if ! python3 -c 'import drgn' 2>/dev/null; then
+		python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
+		log "pip install drgn (for $(command -v python3))"
+		python3 -m pip install --quiet drgn >&2 ||
+			python3 -m pip install --quiet --break-system-packages drgn >&2 ||
+			die "pip install drgn failed for $(command -v python3)"
+		python3 -c 'import drgn' || die "drgn installed but python3 cannot import it"
+	fi
+	# --- end drgn --------------------------------------------------------------------------------
 	log "tools installed:"
 	{
 		pahole --version | sed 's/^/  pahole /'
 		bpftool version | head -1 | sed 's/^/  /'
 		makedumpfile -v 2>&1 | head -1 | sed 's/^/  /'
 		qemu-system-x86_64 --version | head -1 | sed 's/^/  /'
+		python3 -c 'import drgn; print("  drgn", drgn.__version__)'
 	} >&2 || true
 }
 

@@ -70,6 +70,8 @@ pub struct FilterSummary {
     pub level: u32,
     /// Pages of the dump (below the end of the nodes' memory sections).
     pub total_pages: u64,
+    /// One past the last pfn considered (memory above, e.g. firmware, is left out).
+    pub end_pfn: u64,
     /// Excluded pages per class (zero pages included).
     pub counts: ClassCounts,
     /// What the writer did.
@@ -200,6 +202,7 @@ pub fn run(
     let summary = FilterSummary {
         level: args.level,
         total_pages,
+        end_pfn,
         counts,
         stats,
         sources: classifier.rules().sources.clone(),

@@ -7,12 +7,12 @@
 //! | block 1.. | `kdump_sub_header` (104 bytes: phys_base, dump_level, offsets of VMCOREINFO and of the notes, `max_mapnr_64`), then the source's ELF notes (VMCOREINFO points into its note) |
 //! | then | 1st bitmap (pfns the source holds), 2nd bitmap (pfns written), each `max_mapnr` bits rounded up to blocks |
 //! | then | page descriptors `{ i64 offset; u32 size; u32 flags; u64 page_flags }` in pfn order, one slot per page the first pass kept |
-//! | then | the shared zero page (without `exclude_zero`), then page data |
+//! | then | the shared zero page, then page data |
 //!
 //! Readers find a page's descriptor by the rank of its pfn in the 2nd
-//! bitmap, never by the table's size: when zero pages drop out
-//! (`exclude_zero`) the table's last slots stay unused (zeros), which
-//! makedumpfile, crash, libkdumpfile and [`crate::dump`] all accept. A
+//! bitmap, never by the table's size. Zero pages always point at the one
+//! shared zero page; with `exclude_zero` they count as excluded, which is
+//! makedumpfile's convention (they stay in the 2nd bitmap and read as zeros). A
 //! selected page the source cannot deliver keeps its bit and gets a
 //! descriptor with offset 0, the convention for a page missing from an
 //! incomplete dump.
@@ -108,7 +108,9 @@ pub(crate) fn write(
         windows.max_pfn(),
         notes.bytes.len() as u64,
         slots,
-        !opts.exclude_zero,
+        // Always: with exclude_zero, makedumpfile too points excluded zero
+        // pages at one shared zero page (they stay readable as zeros).
+        true,
     );
     let bs = layout.block_size;
     if let Some(z) = layout.zero_page {
@@ -143,17 +145,17 @@ pub(crate) fn write(
                         stats.unreadable += 1;
                         descriptor(0, bs, 0)
                     }
-                    Page::Zero => match layout.zero_page {
-                        None => {
+                    Page::Zero => {
+                        let z = layout.zero_page.unwrap_or(0);
+                        if opts.exclude_zero {
+                            // makedumpfile's convention: no data of its own, counted excluded.
                             stats.zero_pages_excluded += 1;
-                            continue;
-                        }
-                        Some(z) => {
+                        } else {
                             stats.zero_pages_shared += 1;
                             stats.pages_written += 1;
-                            descriptor(z, bs, 0)
                         }
-                    },
+                        descriptor(z, bs, 0)
+                    }
                     Page::Stored { flags, data: bytes } => {
                         stats.pages_written += 1;
                         let d = descriptor(data.pos(), bytes.len() as u64, flags);

@@ -79,8 +79,11 @@ pub struct WriteOptions {
     /// [`Output::Stdout`]).
     pub flattened: bool,
     /// Dump level bit 1: pages whose content is all zero are excluded
-    /// (decided while writing). Without it a kdump output stores one zero
-    /// page that every zero page's descriptor points at.
+    /// (decided while writing). An ELF output leaves them out; a kdump
+    /// output, as makedumpfile does, points their descriptors at its one
+    /// shared zero page (they read as zeros) and counts them excluded.
+    /// Without it a kdump output points zero pages at the shared zero page
+    /// too, counted as written.
     pub exclude_zero: bool,
     /// The dump level recorded in the kdump sub header (makedumpfile's
     /// `-d`; the writer itself only looks at `exclude_zero`).
@@ -149,7 +152,9 @@ pub struct WriteStats {
     /// Pages the output holds (readable from it), shared zero pages
     /// included.
     pub pages_written: u64,
-    /// Kept pages left out because they are all zero (`exclude_zero`).
+    /// Kept pages found all zero with `exclude_zero`: left out of an ELF
+    /// output; in a kdump output they point at the shared zero page and are
+    /// not counted in `pages_written`.
     pub zero_pages_excluded: u64,
     /// kdump: zero pages written as the one shared zero page (without
     /// `exclude_zero`); included in `pages_written`.
