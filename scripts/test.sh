@@ -11,6 +11,7 @@ step() { printf '\n== %s (%s)\n' "$*" "$(date +%T)"; }
 step "tools and fixtures"
 bash scripts/fixtures.sh tools
 bash scripts/fixtures.sh kernels
+bash scripts/fixtures.sh vmcores
 
 step "format and lints"
 cargo fmt --all --check

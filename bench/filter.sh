@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Benchmark of the main job: dumptool filter vs Debian's makedumpfile on a
+# real 3 GiB 6.1 dump (made by scripts/fixtures.sh), side by side in one run:
+# whole-process wall time and peak anonymous memory, best of RUNS.
+#
+#   bench/filter.sh [RUNS]        (default 3)
+set -euo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+RUNS=${1:-3}
+FIX=${FIXTURES_DIR:-$REPO/target/fixtures}
+OUT=$REPO/target/bench
+mkdir -p "$OUT"
+bash "$REPO/scripts/fixtures.sh" vmcores --mem 3072 bookworm >&2
+SRC=$FIX/vmcores/bookworm-3072/vmcore.elf
+NORM=$OUT/bookworm-3072.norm.elf
+[ "$NORM" -nt "$SRC" ] || python3 "$REPO/scripts/normalize_elf.py" "$SRC" "$NORM" >&2
+cargo build -q --release -p dumptool --manifest-path "$REPO/Cargo.toml"
+OURS=$REPO/target/release/dumptool
+
+best() { # CMD... : best wall and its peak over RUNS runs
+	local b="" line
+	for _ in $(seq "$RUNS"); do
+		rm -f "$OUT/out"
+		line=$(python3 "$REPO/bench/run_measured.py" "$@")
+		if [ -z "$b" ] || awk -v a="${line% *}" -v c="${b% *}" 'BEGIN{exit !(a<c)}'; then b=$line; fi
+	done
+	rm -f "$OUT/out"
+	echo "$b"
+}
+
+printf '| job (3 GiB 6.1 dump) | dumptool s | dumptool anon MiB | makedumpfile s | makedumpfile anon MiB | speed-up |\n'
+printf '|---|---:|---:|---:|---:|---:|\n'
+for job in "-d 31 -z" "-d 31 -E" "-d 31 -c" "-d 0 -z" "-d 0 -l"; do
+	# shellcheck disable=SC2086
+	o=$(best "$OURS" filter $job "$SRC" "$OUT/out")
+	if makedumpfile $job --dry-run "$NORM" "$OUT/x" >/dev/null 2>&1 || [ "${job#*-E}" != "$job" ]; then
+		# shellcheck disable=SC2086
+		m=$(best makedumpfile $job "$NORM" "$OUT/out")
+	else
+		m="n/a 0"
+	fi
+	awk -v j="$job" -v o="$o" -v m="$m" 'BEGIN{split(o,a," "); split(m,b," ");
+		sp = (b[1]=="n/a") ? "n/a (Debian build lacks it)" : sprintf("%.1fx", b[1]/a[1]);
+		mm = (b[1]=="n/a") ? "n/a" : sprintf("%.1f", b[2]/1024);
+		printf("| `%s` | %.2f | %.1f | %s | %s | %s |\n", j, a[1], a[2]/1024, b[1], mm, sp)}'
+done
