@@ -449,3 +449,165 @@ fn read_names(
     names.truncate(pos);
     Ok((names, starts))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Kernel memory made of a few byte regions.
+    struct Regions(Vec<(u64, Vec<u8>)>);
+
+    impl VirtRead for Regions {
+        fn read_virt(
+            &self,
+            vaddr: u64,
+            buf: &mut [u8],
+        ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+            for (base, bytes) in &self.0 {
+                if vaddr >= *base {
+                    let off = (vaddr - base) as usize;
+                    if let Some(src) = bytes.get(off..off + buf.len()) {
+                        buf.copy_from_slice(src);
+                        return Ok(());
+                    }
+                }
+            }
+            Err(format!("no memory at {vaddr:#x}").into())
+        }
+    }
+
+    /// Builds tables for `syms` (`(type, name, addr)`) with one token per
+    /// byte, except token 0xff = "ab", and encodes addresses with `enc`.
+    fn tables(syms: &[(u8, &str, u64)], enc: AddressEncoding) -> (Regions, KallsymsTables) {
+        let (names_at, table_at, index_at, offs_at, base_at, num_at) =
+            (0x1000u64, 0x100000, 0x200000, 0x300000, 0x400000, 0x500000);
+        let base = 0xffff_ffff_8100_0000u64;
+        let mut table = Vec::new();
+        let mut index = Vec::new();
+        for t in 0u16..256 {
+            index.extend_from_slice(&(table.len() as u16).to_le_bytes());
+            if t == 0xff {
+                table.extend_from_slice(b"ab\0");
+            } else {
+                table.extend_from_slice(&[t as u8, 0]);
+            }
+        }
+        let mut names = Vec::new();
+        let mut offs = Vec::new();
+        for (i, &(kind, name, addr)) in syms.iter().enumerate() {
+            let mut comp = vec![kind];
+            let mut rest = name.as_bytes();
+            while !rest.is_empty() {
+                if rest.starts_with(b"ab") {
+                    comp.push(0xff);
+                    rest = &rest[2..];
+                } else {
+                    comp.push(rest[0]);
+                    rest = &rest[1..];
+                }
+            }
+            if comp.len() >= 0x80 {
+                names.push(0x80 | (comp.len() & 0x7f) as u8);
+                names.push((comp.len() >> 7) as u8);
+            } else {
+                names.push(comp.len() as u8);
+            }
+            names.extend_from_slice(&comp);
+            let off: i64 = match enc {
+                AddressEncoding::AbsolutePercpu => -((addr - base) as i64) - 1,
+                AddressEncoding::RelativeToBase => (addr - base) as i64,
+                AddressEncoding::PlaceRelative => addr.wrapping_sub(offs_at + 4 * i as u64) as i64,
+            };
+            offs.extend_from_slice(&(off as i32).to_le_bytes());
+        }
+        let stext = syms
+            .iter()
+            .find(|s| s.1 == "_stext")
+            .map(|s| s.2)
+            .unwrap_or(0);
+        let mem = Regions(vec![
+            (names_at, names),
+            (table_at, table),
+            (index_at, index),
+            (offs_at, offs),
+            (base_at, base.to_le_bytes().to_vec()),
+            (num_at, (syms.len() as u32).to_le_bytes().to_vec()),
+        ]);
+        // The decoder reads a little past each table, as kernel .rodata allows.
+        let mut mem = mem;
+        for (_, bytes) in &mut mem.0 {
+            bytes.resize(bytes.len() + (64 << 10), 0);
+        }
+        let has_base = enc != AddressEncoding::PlaceRelative;
+        let t = KallsymsTables {
+            num_syms: num_at,
+            names: names_at,
+            token_table: table_at,
+            token_index: index_at,
+            offsets: offs_at,
+            relative_base: has_base.then_some(base_at),
+            stext,
+        };
+        (mem, t)
+    }
+
+    #[test]
+    fn every_address_encoding_is_recognised_by_stext() {
+        let long = "x".repeat(200);
+        let syms = [
+            (b'T', "_stext", 0xffff_ffff_8100_0000u64),
+            (b't', "abab_static", 0xffff_ffff_8100_1234),
+            (b'D', long.as_str(), 0xffff_ffff_8200_0000),
+            (b't', "abab_static", 0xffff_ffff_8100_5678),
+        ];
+        for enc in [
+            AddressEncoding::AbsolutePercpu,
+            AddressEncoding::RelativeToBase,
+            AddressEncoding::PlaceRelative,
+        ] {
+            let (mem, t) = tables(&syms, enc);
+            let k = Kallsyms::read(&mem, &t).unwrap_or_else(|e| panic!("{enc}: {e}"));
+            assert_eq!(k.encoding(), enc);
+            assert_eq!(k.len(), 4);
+            assert_eq!(k.lookup("_stext"), Some(0xffff_ffff_8100_0000));
+            assert_eq!(
+                k.lookup(&long),
+                Some(0xffff_ffff_8200_0000),
+                "2-byte name length"
+            );
+            assert_eq!(
+                k.lookup_all("abab_static"),
+                vec![0xffff_ffff_8100_1234, 0xffff_ffff_8100_5678]
+            );
+            assert_eq!(k.lookup("abab"), None);
+            let all: Vec<(String, char)> = k.iter().map(|s| (s.name, s.kind)).collect();
+            assert_eq!(all[1], ("abab_static".to_string(), 't'));
+        }
+    }
+
+    #[test]
+    fn corrupt_tables_are_errors_not_panics() {
+        let syms = [(b'T', "_stext", 0xffff_ffff_8100_0000u64)];
+        let (mem, mut t) = tables(&syms, AddressEncoding::RelativeToBase);
+        t.stext = 0x1234;
+        assert!(matches!(
+            Kallsyms::read(&mem, &t),
+            Err(KallsymsError::NoEncoding { .. })
+        ));
+        let (mut mem, t) = tables(&syms, AddressEncoding::RelativeToBase);
+        mem.0[5].1 = 0u32.to_le_bytes().to_vec();
+        assert!(matches!(
+            Kallsyms::read(&mem, &t),
+            Err(KallsymsError::Corrupt(_))
+        ));
+        let (mut mem, t) = tables(&syms, AddressEncoding::RelativeToBase);
+        mem.0.remove(0);
+        assert!(matches!(
+            Kallsyms::read(&mem, &t),
+            Err(KallsymsError::Read {
+                what: "kallsyms_names",
+                ..
+            })
+        ));
+    }
+}
