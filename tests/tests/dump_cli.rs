@@ -10,10 +10,10 @@ use ktype_tests::fixtures::{kernel, vmcore, SUITES};
 fn snapshot(name: &str, text: &str) {
     insta::with_settings!({
         filters => vec![
-            (r"0x[0-9a-f]{16}", "[addr]"),
             (r"\b[0-9a-f]{16}\b", "[addr]"),
             (r"(KASLR offset:\s+)0x[0-9a-f]+", "$1[kaslr]"),
             (r"(phys_base:\s+)0x[0-9a-f]+", "$1[phys_base]"),
+            (r"0x[0-9a-f]{16}", "[addr]"),
             (r"(kernel:\s+)\S+", "$1[release]"),
             (r"\d+ symbols", "[n] symbols"),
             (r"\d+ bytes, \d+ types", "[n] bytes, [n] types"),
