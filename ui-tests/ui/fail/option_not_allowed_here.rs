@@ -7,7 +7,7 @@ pub struct Page {
     pub flags: u64,
 }
 
-#[kernel_enum(optional)]
+#[kernel_enum(union)]
 pub enum PageFlags {
     #[kernel(path = "x")]
     PG_locked,
