@@ -6,7 +6,7 @@
 //! descriptors (no `unsafe`) registered in `ktype_runtime`'s `linkme`
 //! distributed slices; `ktype_runtime::resolve` fills them from the kernel's BTF.
 //!
-//! The examples here are marked `ignore` because a proc-macro crate's doctests
+//! The examples here are shown as text because a proc-macro crate's doctests
 //! cannot depend on `ktype_runtime`; runnable examples live in `ktype_runtime`'s
 //! documentation and in `ktype-runtime/tests/macros.rs`, and every misuse has a
 //! compile-fail case in `ui-tests/ui/fail`.
@@ -29,7 +29,7 @@ use proc_macro::TokenStream;
 /// Binds a Rust struct to a kernel struct (or union) whose layout is read from
 /// BTF at run time.
 ///
-/// ```ignore
+/// ```text
 /// use ktype_runtime::{kernel_struct, KAddr, KPtr};
 ///
 /// /// A kernel doubly linked list node.
@@ -122,7 +122,7 @@ pub fn kernel_struct(args: TokenStream, input: TokenStream) -> TokenStream {
 /// Binds a fieldless Rust enum to the constants of a kernel enum, whose values
 /// are read from BTF at run time.
 ///
-/// ```ignore
+/// ```text
 /// use ktype_runtime::kernel_enum;
 ///
 /// #[kernel_enum(name = "pageflags")]
@@ -173,7 +173,7 @@ pub fn kernel_enum(args: TokenStream, input: TokenStream) -> TokenStream {
 
 /// Declares kernel symbols whose addresses are filled at run time.
 ///
-/// ```ignore
+/// ```text
 /// ktype_runtime::kernel_symbols! {
 ///     /// The first task.
 ///     pub static INIT_TASK = "init_task";
