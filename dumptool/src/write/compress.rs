@@ -1,6 +1,6 @@
 //! Page compression for kdump-compressed output, with the codecs
 //! makedumpfile uses: zlib at `Z_BEST_SPEED` (`flate2`), LZO1X-1 (`lzo1x`),
-//! snappy's raw format (`snap`) and a zstd frame at the fastest level
+//! snappy's raw format (`snap`) and a zstd frame at level 1 (libzstd)
 //! (`ruzstd`). A page whose compressed form is not smaller than the page is
 //! stored raw, as makedumpfile does.
 
@@ -45,15 +45,21 @@ thread_local! {
     static ZLIB: RefCell<flate2::Compress> =
         RefCell::new(flate2::Compress::new(flate2::Compression::fast(), true));
     static SNAPPY: RefCell<snap::raw::Encoder> = RefCell::new(snap::raw::Encoder::new());
+    static ZSTD: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
 }
 
-/// A zstd frame at ruzstd's fastest level (about zstd's level 1, which
-/// makedumpfile uses; pure Rust, and several times slower than libzstd).
-fn zstd(page: &[u8]) -> Vec<u8> {
-    ruzstd_encode::encoding::compress_to_vec(
-        page,
-        ruzstd_encode::encoding::CompressionLevel::Fastest,
-    )
+/// A zstd frame at level 1, as makedumpfile writes (libzstd through the
+/// `zstd` crate; one reusable context per thread).
+fn zstd(page: &[u8]) -> Result<Vec<u8>, String> {
+    ZSTD.with_borrow_mut(|c| {
+        if c.is_none() {
+            *c = Some(zstd::bulk::Compressor::new(1).map_err(|e| e.to_string())?);
+        }
+        match c {
+            Some(c) => c.compress(page).map_err(|e| e.to_string()),
+            None => Err("no zstd context".into()),
+        }
+    })
 }
 
 /// Compresses `page` with `codec`: `Ok(Some(data))` when that is smaller
@@ -66,7 +72,7 @@ pub(crate) fn compress(codec: Compression, page: &[u8]) -> Result<Option<Vec<u8>
         Compression::Snappy => SNAPPY
             .with_borrow_mut(|e| e.compress_vec(page))
             .map_err(|e| e.to_string())?,
-        Compression::Zstd => zstd(page),
+        Compression::Zstd => zstd(page)?,
     };
     Ok((out.len() < page.len()).then_some(out))
 }
