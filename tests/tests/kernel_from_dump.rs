@@ -10,6 +10,16 @@ use ktype_runtime::resolve::SystemMap;
 use ktype_tests::fixtures::{kernel, vmcore, SUITES};
 use std::collections::HashMap;
 
+ktype_runtime::kernel_symbols! {
+    /// Filled from the dump's kallsyms.
+    static INIT_TASK = "init_task";
+    static JIFFIES = any("jiffies_64", "jiffies");
+    #[kernel(module = "qemu_fw_cfg")]
+    static FW_CFG_SHOW = "fw_cfg_sysfs_attr_show";
+    #[kernel(optional)]
+    static ABSENT = "ktype_no_such_symbol";
+}
+
 #[test]
 fn kallsyms_equal_system_map_plus_kaslr_offset() {
     for suite in SUITES {
@@ -120,4 +130,47 @@ fn btf_from_dump_memory_equals_vmlinux_btf_section() {
 
 fn file_len(k: &CrashedKernel<'_>) -> usize {
     k.vmlinux_btf().bytes().len()
+}
+
+#[test]
+fn declared_symbols_are_filled_from_the_dump() {
+    for suite in SUITES {
+        let dump = Dump::open(vmcore(suite).elf()).unwrap_or_else(|e| panic!("{e}"));
+        let k = CrashedKernel::open(&dump).unwrap_or_else(|e| panic!("{e}"));
+        k.resolve_all().unwrap_or_else(|e| panic!("{suite}: {e}"));
+        let offset = u64::from_str_radix(
+            dump.vmcoreinfo()
+                .expect("vmcoreinfo")
+                .get("KERNELOFFSET")
+                .expect("KERNELOFFSET"),
+            16,
+        )
+        .expect("hex");
+        let map = SystemMap::open(kernel(suite).system_map()).unwrap_or_else(|e| panic!("{e}"));
+        let want = |n: &str| {
+            map.iter()
+                .find(|s| s.0 == n)
+                .map(|s| s.1 + offset)
+                .expect("in System.map")
+        };
+        assert_eq!(INIT_TASK.address(), want("init_task"), "{suite}");
+        assert_eq!(JIFFIES.address(), want("jiffies_64"), "{suite}");
+        let m = k
+            .modules()
+            .iter()
+            .find(|m| m.name == "qemu_fw_cfg")
+            .expect("module loaded");
+        let ours = m
+            .symbols
+            .iter()
+            .find(|s| s.name == "fw_cfg_sysfs_attr_show")
+            .expect("module symbol")
+            .addr;
+        assert_eq!(FW_CFG_SHOW.address(), ours);
+        assert!(
+            ours > 0xffff_ffff_0000_0000 && ours != INIT_TASK.address(),
+            "module text address"
+        );
+        assert_eq!(ABSENT.try_address(), Ok(None));
+    }
 }
