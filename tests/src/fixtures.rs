@@ -148,6 +148,37 @@ impl Vmcore {
     pub fn kdump_lzo(&self) -> PathBuf {
         self.dir.join("vmcore.kdump-lzo")
     }
+    /// A copy of [`Vmcore::elf`] that makedumpfile can read (it ignores
+    /// `e_phoff`; `scripts/normalize_elf.py` moves the program headers right
+    /// after the ELF header). Made once per dump, atomically, and remade when
+    /// the dump is newer.
+    pub fn normalised_elf(&self) -> PathBuf {
+        let dir = repo_root().join("target/normalised");
+        std::fs::create_dir_all(&dir).expect("mkdir target/normalised");
+        let out = dir.join(format!("{}.norm.elf", self.suite));
+        let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        if !out.exists() || mtime(&out) < mtime(&self.elf()) {
+            let tmp = dir.join(format!(
+                "{}.norm.elf.{}.tmp",
+                self.suite,
+                std::process::id()
+            ));
+            let st = Command::new("python3")
+                .arg(repo_root().join("scripts/normalize_elf.py"))
+                .arg(self.elf())
+                .arg(&tmp)
+                .status()
+                .expect("run python3");
+            assert!(
+                st.success(),
+                "normalize_elf.py failed for {}",
+                self.elf().display()
+            );
+            std::fs::rename(&tmp, &out).expect("rename the normalised copy into place");
+        }
+        out
+    }
+
     /// A `key=value` of the fixture's `info` file.
     pub fn info(&self, key: &str) -> Option<String> {
         let text = std::fs::read_to_string(self.dir.join("info")).ok()?;

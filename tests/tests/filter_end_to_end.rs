@@ -7,7 +7,7 @@
 use dumptool::commands::filter::{run, FilterArgs};
 use dumptool::dump::{Dump, PageState};
 use dumptool::filter::PageClass;
-use ktype_tests::fixtures::{repo_root, vmcore, Vmcore};
+use ktype_tests::fixtures::{repo_root, vmcore};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -46,21 +46,6 @@ fn no_data(dump: &Dump, end: u64, level: u32) -> BTreeSet<u64> {
         .collect()
 }
 
-fn normalised(v: &Vmcore) -> PathBuf {
-    let out = work().join(format!("{}.norm.elf", v.suite));
-    let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    if !out.exists() || mtime(&out) < mtime(&v.elf()) {
-        let st = Command::new("python3")
-            .arg(repo_root().join("scripts/normalize_elf.py"))
-            .arg(v.elf())
-            .arg(&out)
-            .status()
-            .expect("python3");
-        assert!(st.success());
-    }
-    out
-}
-
 fn dmesg(path: &Path) -> String {
     let out = work().join(format!(
         "{}.dmesg",
@@ -87,7 +72,7 @@ fn dmesg(path: &Path) -> String {
 fn check(suite: &'static str) {
     let v = vmcore(suite);
     let src = Dump::open(v.elf()).unwrap_or_else(|e| panic!("{e}"));
-    let norm = normalised(&v);
+    let norm = v.normalised_elf();
     let source_log = std::fs::read_to_string(v.dir.join("dmesg.txt")).expect("fixture dmesg.txt");
     for (level, flag) in [(31, 'c'), (30, 'E'), (17, 'l'), (0, 'c')] {
         let ours_path = work().join(format!("{suite}-ours-{level}-{flag}"));

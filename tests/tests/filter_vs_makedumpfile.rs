@@ -15,30 +15,10 @@ use dumptool::dump::{Dump, PageState};
 use dumptool::filter::bindings::Page;
 use dumptool::filter::{ClassCounts, Classifier, PageClass};
 use dumptool::kernel::CrashedKernel;
-use ktype_tests::fixtures::{repo_root, vmcore, Vmcore};
+use ktype_tests::fixtures::{repo_root, vmcore};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-/// makedumpfile cannot read qemu's ELF (it ignores e_phoff): a normalised copy.
-fn normalised(v: &Vmcore) -> PathBuf {
-    let dir = repo_root().join("target/filter-test");
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    let out = dir.join(format!("{}.norm.elf", v.suite));
-    let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    if !out.exists() || mtime(&out) < mtime(&v.elf()) {
-        let tmp = dir.join(format!("{}.norm.elf.tmp", v.suite));
-        let st = Command::new("python3")
-            .arg(repo_root().join("scripts/normalize_elf.py"))
-            .arg(v.elf())
-            .arg(&tmp)
-            .status()
-            .expect("python3");
-        assert!(st.success(), "normalize_elf.py failed");
-        std::fs::rename(&tmp, &out).expect("rename");
-    }
-    out
-}
 
 struct Outcome {
     counts: ClassCounts,
@@ -143,7 +123,7 @@ fn zero_pages(dump: &Dump, max_pfn: u64) -> BTreeSet<u64> {
 
 fn check_suite(suite: &'static str) {
     let v = vmcore(suite);
-    let norm = normalised(&v);
+    let norm = v.normalised_elf();
     let work = repo_root().join("target/filter-test");
     let dump = Dump::open(v.elf()).unwrap_or_else(|e| panic!("{e}"));
     let kernel = CrashedKernel::open(&dump).unwrap_or_else(|e| panic!("{e}"));

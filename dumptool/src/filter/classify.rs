@@ -210,7 +210,8 @@ impl<'k> Classifier<'k> {
             };
             let stop = pfn.saturating_add(nr).min(end);
             for p in pfn..stop {
-                if phys.page_state(p).is_readable() {
+                // `pfn` itself was checked above; the rest of a block may hold holes.
+                if p == pfn || phys.page_state(p).is_readable() {
                     out[(p - start) as usize] = Some(class);
                     counts.add(class, 1);
                 }

@@ -145,10 +145,8 @@ impl<'a> CrashedKernel<'a> {
         })?;
         timings.kallsyms = t.elapsed();
         // With CONFIG_RANDOMIZE_MEMORY the direct map and vmemmap move; their bases are variables.
-        let read_u64 = |mem: &KernelMemory<'_>, name: &str| -> Option<u64> {
-            let mut b = [0u8; 8];
-            mem.read_virt(kallsyms.lookup(name)?, &mut b).ok()?;
-            Some(u64::from_le_bytes(b))
+        let read_u64 = |mem: &KernelMemory<'_>, name: &str| {
+            kallsyms.lookup(name).and_then(|a| mem.read_u64(a).ok())
         };
         if let Some(base) = read_u64(&mem, "page_offset_base") {
             mem.set_direct_map(base);

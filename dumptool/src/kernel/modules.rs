@@ -39,9 +39,7 @@ const MAX_ENTRIES: usize = 100_000;
 const MAX_MODULE_SYMS: u32 = 1 << 20;
 
 fn read_vec(mem: &KernelMemory<'_>, addr: u64, len: usize) -> Result<Vec<u8>, KernelError> {
-    let mut v = vec![0u8; len];
-    mem.read_virt(addr, &mut v)?;
-    Ok(v)
+    Ok(mem.read_bytes(addr, len)?)
 }
 
 /// Addresses of the entries of the circular list headed at `head`
