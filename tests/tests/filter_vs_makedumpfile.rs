@@ -54,10 +54,16 @@ fn makedumpfile(norm: &Path, level: u32, work: &Path) -> Outcome {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     );
-    assert!(
-        o.status.success(),
-        "makedumpfile -d {level} failed:\n{text}"
-    );
+    if !o.status.success() {
+        // Its own error is on the last lines; the long VMCOREINFO echo before it is context.
+        let tail: Vec<&str> = text.lines().rev().take(8).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        panic!(
+            "makedumpfile -d {level} failed ({}):\n{}\n--- whole output ---\n{text}",
+            o.status,
+            tail.join("\n")
+        );
+    }
     let mut counts = ClassCounts::default();
     for c in PageClass::ALL {
         counts.add(c, parse_count(&text, c.label()));
@@ -125,6 +131,7 @@ fn check_suite(suite: &'static str) {
     let v = vmcore(suite);
     let norm = v.normalised_elf();
     let work = repo_root().join("target/filter-test");
+    std::fs::create_dir_all(&work).expect("mkdir target/filter-test");
     let dump = Dump::open(v.elf()).unwrap_or_else(|e| panic!("{e}"));
     let kernel = CrashedKernel::open(&dump).unwrap_or_else(|e| panic!("{e}"));
     kernel.resolve_all().unwrap_or_else(|e| panic!("{e}"));
