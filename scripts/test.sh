@@ -18,6 +18,9 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "tests"
-cargo test --workspace --locked --no-fail-fast 2>&1 | tee target/test-output.txt
-# One closing line for the whole suite, counted from cargo's per-binary lines.
+status=0
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee target/test-output.txt || status=$?
+# One closing line for the whole suite, counted from cargo's per-binary lines
+# (printed on failure too, then cargo's exit status is passed on).
 awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "\nsuite: %d passed, %d failed, %d skipped\n", p, f, i }' target/test-output.txt
+exit "$status"

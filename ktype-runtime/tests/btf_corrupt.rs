@@ -655,10 +655,40 @@ fn random_mutations_of_samples() {
     );
 }
 
-fn fixture(rel: &str) -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent()?;
-    let p = root.join("target/fixtures/kernels/bookworm").join(rel);
-    p.exists().then_some(p)
+/// The repository root.
+fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("ktype-runtime/ has a parent")
+}
+
+/// A file of the bookworm kernel fixture (`scripts/fixtures.sh kernels`),
+/// made by the script when missing; panics when it cannot be had.
+fn fixture(rel: &str) -> PathBuf {
+    static MADE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let dir = std::env::var_os("FIXTURES_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/fixtures"))
+        .join("kernels/bookworm");
+    let _made = MADE.lock().unwrap_or_else(|e| e.into_inner());
+    if !dir.join(".complete").exists() {
+        let script = repo_root().join("scripts/fixtures.sh");
+        let out = std::process::Command::new("bash")
+            .arg(&script)
+            .args(["kernels", "bookworm"])
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+        assert!(
+            out.status.success(),
+            "{} kernels bookworm failed:\n{}{}",
+            script.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let p = dir.join(rel);
+    assert!(p.exists(), "{} is not in the kernel fixture", p.display());
+    p
 }
 
 /// Offsets (in the blob) of each type record of a valid little-endian blob.
@@ -692,10 +722,7 @@ const LOOKUP_EVERY: usize = 20;
 /// types it touched. Bounded in count and time (debug builds are slow).
 #[test]
 fn random_mutations_of_kernel_btf() {
-    let Some(path) = fixture("vmlinux") else {
-        eprintln!("kernel fixture missing: skipped");
-        return;
-    };
+    let path = fixture("vmlinux");
     let t0 = Instant::now();
     let btf = Btf::open(&path).unwrap();
     let bytes = btf.bytes().to_vec();
@@ -767,10 +794,7 @@ fn random_mutations_of_kernel_btf() {
 /// Split module BTF of a real kernel, corrupted on an intact vmlinux base.
 #[test]
 fn random_mutations_of_kernel_module_btf() {
-    let (Some(vmlinux), Some(ko)) = (fixture("vmlinux"), fixture("modules/crc16.ko")) else {
-        eprintln!("kernel fixture missing: skipped");
-        return;
-    };
+    let (vmlinux, ko) = (fixture("vmlinux"), fixture("modules/crc16.ko"));
     let base = Arc::new(Btf::open(vmlinux).unwrap());
     let module = Btf::open_split(&ko, base.clone()).unwrap();
     module.validate().unwrap();
@@ -855,33 +879,33 @@ fn corpus_pending_terminates() {
     }
 }
 
-/// Regenerates the hand-made corpus files (run with `--ignored` after
-/// changing the samples; the fuzz-found ones are kept as they are).
-#[test]
-#[ignore = "writes tests/corpus/"]
-fn write_corpus() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
-    std::fs::create_dir_all(dir.join("pending")).unwrap();
-    let w = |name: &str, b: &[u8]| std::fs::write(dir.join(name), b).unwrap();
+/// The hand-made corpus files (paths under `tests/corpus/`), as this code
+/// makes them today; the fuzz-found ones are kept as they are.
+fn hand_made_corpus() -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut w = |name: &str, b: Vec<u8>| files.push((name.to_string(), b));
     for (name, bytes) in samples::all() {
         let file = if name == "split_module" {
             "sample_split_module.split.btf".to_string()
         } else {
             format!("sample_{name}.btf")
         };
-        w(&file, &bytes);
+        w(&file, bytes);
     }
-    w("truncated_header.btf", &kitchen_sink(false).0.build()[..20]);
+    w(
+        "truncated_header.btf",
+        kitchen_sink(false).0.build()[..20].to_vec(),
+    );
     w(
         "unknown_kind_no_layout.btf",
-        &samples::with_unknown_kind(false),
+        samples::with_unknown_kind(false),
     );
-    w("huge_vlen.btf", &{
+    w("huge_vlen.btf", {
         let (mut t, at) = sink_with_record(2);
         put_u32(&mut t, at + 4, info(4, 0xff_ffff, false), false);
         t
     });
-    w("be_header_len_max.btf", &{
+    w("be_header_len_max.btf", {
         let mut t = kitchen_sink(true).0.build();
         put_u32(&mut t, hdr::HDR_LEN, u32::MAX, true);
         t
@@ -892,20 +916,21 @@ fn write_corpus() {
     let mut b = BtfBuilder::new();
     let big = b.add_int_raw("big", 0x2000_0000, 0, 0, 32);
     b.add_struct("s", 8, &[builder::m("f", big, 0)]);
-    w("int_size_overflow.btf", &b.build());
+    w("int_size_overflow.btf", b.build());
     // ...and an index whose bit offset does not fit in a u64.
     let mut b = BtfBuilder::new();
     let byte = b.add_int("unsigned char", 1, false);
     let row = b.add_array(byte, byte, u32::MAX);
     let rows = b.add_array(row, byte, u32::MAX);
     b.add_struct("s", 8, &[builder::m("a", rows, 64)]);
-    w("index_overflow.btf", &b.build());
-    // Pending: exponential work.
+    w("index_overflow.btf", b.build());
+    // Once exponential work (a prototype whose parameters are itself, a DAG
+    // of anonymous members); `corpus_pending_terminates` times them.
     let mut b = BtfBuilder::new();
     let int = b.add_int("int", 4, true);
     let p = b.next_id();
     b.add_func_proto(int, &[("a", p), ("b", p)]);
-    std::fs::write(dir.join("pending/self_proto.btf"), b.build()).unwrap();
+    w("pending/self_proto.btf", b.build());
     let mut b = BtfBuilder::new();
     let int = b.add_int("int", 4, true);
     let mut inner = b.add_struct("", 4, &[builder::m("leaf", int, 0)]);
@@ -917,7 +942,29 @@ fn write_corpus() {
         4,
         &[builder::m("", inner, 0), builder::m("x", int, 0)],
     );
-    std::fs::write(dir.join("pending/anon_dag.btf"), b.build()).unwrap();
+    w("pending/anon_dag.btf", b.build());
+    files
+}
+
+/// The committed hand-made corpus is what [`hand_made_corpus`] makes, so a
+/// change to the samples cannot leave stale files behind. After changing the
+/// samples on purpose, rewrite the files with `KTYPE_WRITE_CORPUS=1`.
+#[test]
+fn hand_made_corpus_is_current() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+    let write = std::env::var_os("KTYPE_WRITE_CORPUS").is_some();
+    for (name, bytes) in hand_made_corpus() {
+        let path = dir.join(&name);
+        if write {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &bytes).unwrap();
+        }
+        let stored = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(
+            stored == bytes,
+            "{name} differs from what the samples make now (rerun with KTYPE_WRITE_CORPUS=1 if the change is meant)"
+        );
+    }
 }
 
 /// Array indices whose bit offset does not fit in 64 bits.
@@ -1007,16 +1054,13 @@ fn kernel_slice(b: &[u8], first: u32, end: u32) -> Vec<u8> {
     out.build()
 }
 
-/// Writes the fuzzers' seed corpora (`fuzz/corpus/<target>/`): the samples,
-/// slices of the kernel fixture's BTF, and the whole kernel BTF (in
-/// `fuzz/corpus/kernel/`, for a separate run with a large `-max_len`).
+/// Writes the fuzzers' seed corpora (`target/fuzz-corpus/<target>/`, see
+/// `fuzz/README.md`): the samples, slices of the kernel fixture's BTF (each
+/// must load and validate as a blob of its own), and the whole kernel BTF (in
+/// `kernel/`, for a separate run with a large `-max_len`).
 #[test]
-#[ignore = "writes fuzz/corpus/"]
-fn write_fuzz_seeds() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .join("fuzz/corpus");
+fn fuzz_seeds_load_and_are_written() {
+    let root = repo_root().join("target/fuzz-corpus");
     let (parse_dir, split_dir) = (root.join("btf_parse"), root.join("btf_split"));
     for d in [&parse_dir, &split_dir] {
         std::fs::create_dir_all(d).unwrap();
@@ -1033,9 +1077,7 @@ fn write_fuzz_seeds() {
     let (base, split) = samples::split_pair();
     std::fs::write(split_dir.join("sample_pair"), with_cut(&base, &split)).unwrap();
     std::fs::write(split_dir.join("sample_fixed_base"), with_cut(&[], &split)).unwrap();
-    let Some(path) = fixture("vmlinux") else {
-        return;
-    };
+    let path = fixture("vmlinux");
     let btf = Btf::open(path).unwrap();
     let bytes = btf.bytes().to_vec();
     std::fs::create_dir_all(root.join("kernel")).unwrap();
