@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark of the main job: dumptool filter vs Debian's makedumpfile on a
 # real 3 GiB 6.1 dump (made by scripts/fixtures.sh), side by side in one run:
-# whole-process wall time and peak anonymous memory, best of RUNS.
+# whole-process wall time and peak anonymous memory, best of RUNS, on one
+# thread and on two.
 #
 #   bench/filter.sh [RUNS]        (default 3)
 set -euo pipefail
@@ -28,18 +29,28 @@ best() { # CMD... : best wall and its peak over RUNS runs
 	echo "$b"
 }
 
-printf '| job (3 GiB 6.1 dump) | dumptool s | dumptool anon MiB | makedumpfile s | makedumpfile anon MiB | speed-up |\n'
-printf '|---|---:|---:|---:|---:|---:|\n'
+# One thread each (both tools' default), then two threads each (this
+# machine's cores; makedumpfile --num-threads, which it refuses with -E).
+printf '| job (3 GiB 6.1 dump) | dumptool s | dumptool anon MiB | makedumpfile s | makedumpfile anon MiB | speed-up | dumptool 2 threads s | makedumpfile 2 threads s | speed-up, 2 threads |\n'
+printf '|---|---:|---:|---:|---:|---:|---:|---:|---:|\n'
 for job in "-d 31 -z" "-d 31 -E" "-d 31 -c" "-d 0 -z" "-d 0 -l"; do
 	# shellcheck disable=SC2086
 	o=$(best "$OURS" filter $job "$SRC" "$OUT/out")
 	# shellcheck disable=SC2086
 	m=$(best makedumpfile $job "$NORM" "$OUT/out")
+	# shellcheck disable=SC2086
+	o2=$(best "$OURS" filter $job --threads 2 "$SRC" "$OUT/out")
+	case "$job" in
+	*-E*) m2="n/a" ;;
+	# shellcheck disable=SC2086
+	*) m2=$(best makedumpfile $job --num-threads 2 "$NORM" "$OUT/out") ;;
+	esac
 	# Debian's build lacks zstd: it then warns and stores pages uncompressed.
 	# shellcheck disable=SC2086
 	note=$(makedumpfile $job --dry-run "$NORM" "$OUT/x" 2>&1 | grep -q "disabled" && echo " (makedumpfile stored raw pages: no zstd in this build)" || true)
-	awk -v j="$job" -v o="$o" -v m="$m" -v note="$note" 'BEGIN{split(o,a," "); split(m,b," ");
+	awk -v j="$job" -v o="$o" -v m="$m" -v o2="$o2" -v m2="$m2" -v note="$note" 'BEGIN{split(o,a," "); split(m,b," "); split(o2,c," "); split(m2,d," ");
 		sp = sprintf("%.1fx%s", b[1]/a[1], note);
 		mm = sprintf("%.1f", b[2]/1024);
-		printf("| `%s` | %.2f | %.1f | %s | %s | %s |\n", j, a[1], a[2]/1024, b[1], mm, sp)}'
+		sp2 = (m2 == "n/a") ? sprintf("%.1fx vs 1 thread", b[1]/c[1]) : sprintf("%.1fx", d[1]/c[1]);
+		printf("| `%s` | %.2f | %.1f | %s | %s | %s | %.2f | %s | %s |\n", j, a[1], a[2]/1024, b[1], mm, sp, c[1], (m2 == "n/a") ? "n/a (refuses -E)" : d[1], sp2)}'
 done
