@@ -610,11 +610,36 @@ fn failed_writes_leave_nothing_behind() {
         (OutputFormat::Kdump(Compression::Lzo), false),
         (OutputFormat::Elf, true),
     ] {
-        let opts = WriteOptions {
+        // Remembering every window, the selector is asked once per window.
+        let calls = AtomicUsize::new(0);
+        let counting = |_: u64, keep: &mut [u64]| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            keep.fill(u64::MAX);
+            Ok(())
+        };
+        let remembering = WriteOptions {
             format,
             flattened,
             window_pfns: 1 << 16,
             ..WriteOptions::default()
+        };
+        let out = dir.join("out");
+        write_dump(&src, &counting, &remembering, Output::Path(out.clone())).unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), windows, "{format:?}");
+        std::fs::remove_file(&out).unwrap();
+        // Room for two windows' bitmaps: the others are asked for again.
+        calls.store(0, Ordering::SeqCst);
+        let two = WriteOptions {
+            remember_words: 2 * (1 << 16) / 64,
+            ..remembering.clone()
+        };
+        write_dump(&src, &counting, &two, Output::Path(out.clone())).unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 2 * windows - 2, "{format:?}");
+        std::fs::remove_file(&out).unwrap();
+        // Remembering nothing, it is asked twice per window.
+        let opts = WriteOptions {
+            remember_words: 0,
+            ..remembering
         };
         // Fails for window 3: in the first pass, then in the second (after
         // all of RAM, the first three windows, was written).

@@ -91,7 +91,7 @@ struct Selector<'a, 'k> {
     classifier: &'a Classifier<'k>,
     level: u32,
     end_pfn: u64,
-    /// Excluded counts per window (the writer asks twice per window).
+    /// Excluded counts per window (the writer may ask twice per window).
     counts: Mutex<BTreeMap<u64, ClassCounts>>,
     progress: Option<indicatif::ProgressBar>,
 }
@@ -109,12 +109,10 @@ impl PageSelector for Selector<'_, '_> {
                 keep[i / 64] |= 1 << (i % 64);
             }
         }
-        self.counts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(start, counts);
+        let mut all = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        all.insert(start, counts);
         if let Some(p) = &self.progress {
-            p.inc(1);
+            p.set_position(all.len() as u64);
         }
         Ok(())
     }
@@ -166,7 +164,7 @@ pub fn run(
     };
     let windows = end_pfn.div_ceil(opts.window_pfns);
     let progress = std::io::stderr().is_terminal().then(|| {
-        let p = indicatif::ProgressBar::new(windows * 2);
+        let p = indicatif::ProgressBar::new(windows);
         p.set_style(
             indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} windows")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),

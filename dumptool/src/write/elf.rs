@@ -169,7 +169,7 @@ pub(crate) fn write(
 ) -> Result<WriteStats, WriteError> {
     let machine = meta::elf_machine(src)?;
     let ps = src.page_size();
-    let windows = Windows::new(src, opts.window_pfns);
+    let mut windows = Windows::new(src, opts.window_pfns, opts.remember_words);
     let vaddrs = VaddrMap::new(src);
     let worker = PageWorker::new(src, Compression::None, opts.threads)?;
     let mut bits = windows.bits();

@@ -45,8 +45,8 @@ pub enum WriteError {
     #[error("page selection failed: {0}")]
     Selector(String),
     /// The page selector answered differently when asked again for the same
-    /// window (the writers ask twice: once to size the output, once to
-    /// write it).
+    /// window (past the remembered windows, the writers ask twice: once to
+    /// size the output, once to write it).
     #[error(
         "the page selector is not deterministic: for the window at pfn {start_pfn:#x} it \
          first kept {first} pages, then {second}"

@@ -91,7 +91,7 @@ pub(crate) fn write(
     codec: Compression,
     sink: &mut dyn Sink,
 ) -> Result<WriteStats, WriteError> {
-    let windows = Windows::new(src, opts.window_pfns);
+    let mut windows = Windows::new(src, opts.window_pfns, opts.remember_words);
     let mut bits = windows.bits();
 
     // Pass 1: how many pages each window keeps.

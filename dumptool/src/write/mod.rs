@@ -94,15 +94,24 @@ pub struct WriteOptions {
     /// Pfns per cyclic window (rounded up to a multiple of 64): the unit in
     /// which the selector is asked and bitmaps are built.
     pub window_pfns: u64,
+    /// Words of the selector's kept-pfn bitmaps kept from the first pass
+    /// for the second; windows past it are asked for twice. 0 always asks
+    /// twice.
+    pub remember_words: usize,
 }
 
 /// The default window: 1 Mi pfns (4 GiB of 4 KiB pages; 128 KiB per
 /// bitmap).
 pub const DEFAULT_WINDOW_PFNS: u64 = 1 << 20;
 
+/// The default [`WriteOptions::remember_words`]: 2 MiB of bitmaps, every
+/// window of a dump of up to 64 GiB of 4 KiB pages.
+pub const DEFAULT_REMEMBER_WORDS: usize = 1 << 18;
+
 impl Default for WriteOptions {
     /// kdump-compressed with zlib, plain file, nothing excluded, dump level
-    /// 0, one thread, the default window.
+    /// 0, one thread, the default window and memory for the selector's
+    /// answers.
     fn default() -> WriteOptions {
         WriteOptions {
             format: OutputFormat::Kdump(Compression::Zlib),
@@ -111,13 +120,15 @@ impl Default for WriteOptions {
             dump_level: 0,
             threads: 1,
             window_pfns: DEFAULT_WINDOW_PFNS,
+            remember_words: DEFAULT_REMEMBER_WORDS,
         }
     }
 }
 
 /// Decides, one cyclic window at a time, which pfns to keep (before the
-/// zero-page check). The writers ask twice for every window (once to size
-/// the output, once to write it) and expect the same answer.
+/// zero-page check). The writers ask once for every window to size the
+/// output; for dumps too large to remember every window's answer they ask
+/// again while writing, and expect the same answer.
 pub trait PageSelector: Sync {
     /// Sets bit `i` of word `i / 64` of `keep` to keep pfn `start_pfn + i`.
     /// `keep` is cleared on entry and covers the window (its last word may

@@ -3,6 +3,14 @@
 //! [`PageSelector`] which pfns to keep and intersect that with the pfns the
 //! source holds (whole pages of [`PhysMemory::ranges`]).
 //!
+//! The writers go over the windows twice. The kept-pfn bitmaps of the first
+//! pass are remembered while they fit in [`WriteOptions::remember_words`]
+//! (by default 2 MiB: dumps up to 64 GiB of 4 KiB pages), so the second pass
+//! classifies nothing again; past that budget the selector is asked again,
+//! and must answer the same.
+//!
+//! [`WriteOptions::remember_words`]: super::WriteOptions::remember_words
+//!
 //! [`PhysMemory::ranges`]: crate::dump::PhysMemory::ranges
 
 use super::error::WriteError;
@@ -17,6 +25,10 @@ pub(crate) struct Windows {
     max_pfn: u64,
     /// Pfns per window (a multiple of 64).
     size: u64,
+    /// The selector's kept bitmaps of the first windows filled, by index,
+    /// while they fit in `remember_words` words.
+    remembered: Vec<Vec<u64>>,
+    remember_words: usize,
 }
 
 /// One window's bitmaps (bit `i` of word `i / 64` is pfn `start + i`).
@@ -81,8 +93,9 @@ pub(crate) fn set_bits(words: &mut [u64], lo: u64, hi: u64) {
 
 impl Windows {
     /// Windows of `window_pfns` (rounded up to a multiple of 64) over the
-    /// pfns of `src`.
-    pub(crate) fn new(src: &Dump, window_pfns: u64) -> Windows {
+    /// pfns of `src`, remembering up to `remember_words` words of the
+    /// selector's answers.
+    pub(crate) fn new(src: &Dump, window_pfns: u64, remember_words: usize) -> Windows {
         let ps = src.page_size();
         let mut present: Vec<Range<u64>> = Vec::new();
         for r in src.phys().ranges() {
@@ -104,6 +117,8 @@ impl Windows {
             present,
             max_pfn,
             size: window_pfns.max(1).div_ceil(64).saturating_mul(64),
+            remembered: Vec::new(),
+            remember_words,
         }
     }
 
@@ -129,9 +144,10 @@ impl Windows {
     }
 
     /// Fills `bits` for window `index`: the source's pfns and, asking
-    /// `selector`, the kept ones.
+    /// `selector` (or from memory, when this window was filled before and
+    /// remembered), the kept ones.
     pub(crate) fn fill(
-        &self,
+        &mut self,
         index: u64,
         selector: &dyn PageSelector,
         bits: &mut WindowBits,
@@ -153,9 +169,17 @@ impl Windows {
                 r.end.min(end) - start,
             );
         }
+        if let Some(keep) = self.remembered.get(index as usize) {
+            bits.keep.copy_from_slice(keep);
+            return Ok(());
+        }
         selector.select(start, &mut bits.keep)?;
         for (k, p) in bits.keep.iter_mut().zip(&bits.present) {
             *k &= *p;
+        }
+        let held: usize = self.remembered.iter().map(Vec::len).sum();
+        if self.remembered.len() as u64 == index && held + words <= self.remember_words {
+            self.remembered.push(bits.keep.clone());
         }
         Ok(())
     }
