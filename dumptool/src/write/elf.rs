@@ -173,7 +173,6 @@ pub(crate) fn write(
     let vaddrs = VaddrMap::new(src);
     let worker = PageWorker::new(src, Compression::None, opts.threads)?;
     let mut bits = windows.bits();
-    let mut batch = Vec::with_capacity(worker.batch());
     let written = |page: &Page| match page {
         Page::Unreadable => false,
         Page::Zero => !opts.exclude_zero,
@@ -191,16 +190,12 @@ pub(crate) fn write(
     for w in 0..windows.count() {
         windows.fill(w, selector, &mut bits)?;
         let kept = bits.kept();
-        let mut pfns = bits.kept_pfns().peekable();
-        while pfns.peek().is_some() {
-            batch.clear();
-            batch.extend(pfns.by_ref().take(worker.batch()));
-            for (&pfn, page) in batch.iter().zip(worker.process(&batch, false)?) {
-                if written(&page) && segs.add(pfn).is_some() {
-                    nsegs += 1;
-                }
+        worker.for_each(bits.kept_pfns(), false, |pfn, page| {
+            if written(&page) && segs.add(pfn).is_some() {
+                nsegs += 1;
             }
-        }
+            Ok(())
+        })?;
         counts.push(kept);
     }
 
@@ -243,39 +238,35 @@ pub(crate) fn write(
                 second: kept,
             });
         }
-        let mut pfns = bits.kept_pfns().peekable();
-        while pfns.peek().is_some() {
-            batch.clear();
-            batch.extend(pfns.by_ref().take(worker.batch()));
-            for (&pfn, page) in batch.iter().zip(worker.process(&batch, true)?) {
-                if !written(&page) {
-                    match page {
-                        Page::Unreadable => stats.unreadable += 1,
-                        _ => stats.zero_pages_excluded += 1,
-                    }
-                    continue;
-                }
-                if let Some(delta) = segs.add(pfn) {
-                    close(load.take(), &mut loads, sink)?;
-                    stats.elf_segments += 1;
-                    let paddr = pfn * ps;
-                    load = Some(Load {
-                        paddr,
-                        vaddr: paddr.wrapping_add(delta),
-                        offset: data.pos(),
-                        size: 0,
-                    });
-                }
+        worker.for_each(bits.kept_pfns(), true, |pfn, page| {
+            if !written(&page) {
                 match page {
-                    Page::Stored { data: bytes, .. } => data.push(sink, &bytes)?,
-                    _ => data.push(sink, &zero_page)?,
+                    Page::Unreadable => stats.unreadable += 1,
+                    _ => stats.zero_pages_excluded += 1,
                 }
-                if let Some(l) = load.as_mut() {
-                    l.size += ps;
-                }
-                stats.pages_written += 1;
+                return Ok(());
             }
-        }
+            if let Some(delta) = segs.add(pfn) {
+                close(load.take(), &mut loads, sink)?;
+                stats.elf_segments += 1;
+                let paddr = pfn * ps;
+                load = Some(Load {
+                    paddr,
+                    vaddr: paddr.wrapping_add(delta),
+                    offset: data.pos(),
+                    size: 0,
+                });
+            }
+            match page {
+                Page::Stored { data: bytes, .. } => data.push(sink, &bytes)?,
+                _ => data.push(sink, &zero_page)?,
+            }
+            if let Some(l) = load.as_mut() {
+                l.size += ps;
+            }
+            stats.pages_written += 1;
+            Ok(())
+        })?;
     }
     close(load.take(), &mut loads, sink)?;
     loads.flush(sink)?;

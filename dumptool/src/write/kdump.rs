@@ -122,7 +122,6 @@ pub(crate) fn write(
     let mut descs = Region::new(layout.descs, BUFFER);
     let mut data = Region::new(layout.data, BUFFER);
     let mut stats = WriteStats::default();
-    let mut batch = Vec::with_capacity(worker.batch());
     for (w, &first) in counts.iter().enumerate() {
         windows.fill(w as u64, selector, &mut bits)?;
         let kept = bits.kept();
@@ -134,40 +133,35 @@ pub(crate) fn write(
             });
         }
         let mut dumped = vec![0u64; bits.keep.len()];
-        let mut pfns = bits.kept_pfns().peekable();
-        while pfns.peek().is_some() {
-            batch.clear();
-            batch.extend(pfns.by_ref().take(worker.batch()));
-            let pages = worker.process(&batch, true)?;
-            for (&pfn, page) in batch.iter().zip(pages) {
-                let d = match page {
-                    Page::Unreadable => {
-                        stats.unreadable += 1;
-                        descriptor(0, bs, 0)
-                    }
-                    Page::Zero => {
-                        let z = layout.zero_page.unwrap_or(0);
-                        if opts.exclude_zero {
-                            // makedumpfile's convention: no data of its own, counted excluded.
-                            stats.zero_pages_excluded += 1;
-                        } else {
-                            stats.zero_pages_shared += 1;
-                            stats.pages_written += 1;
-                        }
-                        descriptor(z, bs, 0)
-                    }
-                    Page::Stored { flags, data: bytes } => {
+        worker.for_each(bits.kept_pfns(), true, |pfn, page| {
+            let d = match page {
+                Page::Unreadable => {
+                    stats.unreadable += 1;
+                    descriptor(0, bs, 0)
+                }
+                Page::Zero => {
+                    let z = layout.zero_page.unwrap_or(0);
+                    if opts.exclude_zero {
+                        // makedumpfile's convention: no data of its own, counted excluded.
+                        stats.zero_pages_excluded += 1;
+                    } else {
+                        stats.zero_pages_shared += 1;
                         stats.pages_written += 1;
-                        let d = descriptor(data.pos(), bytes.len() as u64, flags);
-                        data.push(sink, &bytes)?;
-                        d
                     }
-                };
-                let i = pfn - bits.start;
-                dumped[(i / 64) as usize] |= 1 << (i % 64);
-                descs.push(sink, &d)?;
-            }
-        }
+                    descriptor(z, bs, 0)
+                }
+                Page::Stored { flags, data: bytes } => {
+                    stats.pages_written += 1;
+                    let d = descriptor(data.pos(), bytes.len() as u64, flags);
+                    data.push(sink, &bytes)?;
+                    d
+                }
+            };
+            let i = pfn - bits.start;
+            dumped[(i / 64) as usize] |= 1 << (i % 64);
+            descs.push(sink, &d)?;
+            Ok(())
+        })?;
         let byte = bits.start / 8;
         sink.write_at(
             layout.bitmap1 + byte,

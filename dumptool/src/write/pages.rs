@@ -1,6 +1,8 @@
 //! Reading, classifying and compressing the kept pages, a batch at a time,
 //! in parallel on a rayon pool when asked for more than one thread. Results
-//! come back in pfn order, so the writers emit them in order.
+//! come back in pfn order, so the writers emit them in order. With a pool,
+//! the next batch is read and compressed while the writer emits the
+//! current one; on one thread everything happens in turn on the caller's.
 
 use super::compress::compress;
 use super::error::WriteError;
@@ -75,14 +77,53 @@ impl<'a> PageWorker<'a> {
         })
     }
 
-    /// Pages per batch: what [`PageWorker::process`] should be given.
-    pub(crate) fn batch(&self) -> usize {
-        self.batch
+    /// Calls `emit(pfn, page)` for each of `pfns`, in order, stopping at the
+    /// first error. With `data` false, only the classification is wanted
+    /// (no compression, no data kept).
+    pub(crate) fn for_each(
+        &self,
+        pfns: impl Iterator<Item = u64> + Send,
+        data: bool,
+        mut emit: impl FnMut(u64, Page) -> Result<(), WriteError>,
+    ) -> Result<(), WriteError> {
+        let mut pfns = pfns.peekable();
+        if self.pool.is_none() {
+            let mut batch = Vec::with_capacity(self.batch);
+            while pfns.peek().is_some() {
+                batch.clear();
+                batch.extend(pfns.by_ref().take(self.batch));
+                for (&pfn, page) in batch.iter().zip(self.process(&batch, data)?) {
+                    emit(pfn, page)?;
+                }
+            }
+            return Ok(());
+        }
+        // A producer fills the pool one batch ahead of `emit`; when `emit`
+        // fails, the channel closes and the producer stops.
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel(1);
+            scope.spawn(move || {
+                while pfns.peek().is_some() {
+                    let batch: Vec<u64> = pfns.by_ref().take(self.batch).collect();
+                    let done = self.process(&batch, data).map(|pages| (batch, pages));
+                    let failed = done.is_err();
+                    if tx.send(done).is_err() || failed {
+                        break;
+                    }
+                }
+            });
+            for done in rx {
+                let (batch, pages) = done?;
+                for (pfn, page) in batch.into_iter().zip(pages) {
+                    emit(pfn, page)?;
+                }
+            }
+            Ok(())
+        })
     }
 
-    /// The pages of `pfns`, in order. With `data` false, only the
-    /// classification is wanted (no compression, no data kept).
-    pub(crate) fn process(&self, pfns: &[u64], data: bool) -> Result<Vec<Page>, WriteError> {
+    /// The pages of `pfns`, in order.
+    fn process(&self, pfns: &[u64], data: bool) -> Result<Vec<Page>, WriteError> {
         let one = |&pfn: &u64| self.page(pfn, data);
         match &self.pool {
             Some(pool) => pool.install(|| pfns.par_iter().map(one).collect()),
