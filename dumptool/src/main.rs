@@ -41,9 +41,14 @@ fn main() -> ExitCode {
             .map_err(|e| e.to_string()),
         Command::Btf(args) => commands::btf::run(args).map_err(|e| e.to_string()),
         Command::Info { dump } => commands::info::run(dump).map_err(|e| e.to_string()),
-        Command::Syms { dump, names } => {
-            commands::syms::run(dump, names).map_err(|e| e.to_string())
-        }
+        Command::Syms { dump, names } => match commands::syms::run(dump, names) {
+            // The symbols found are printed even when others are missing.
+            Ok(found) => {
+                let _ = std::io::stdout().write_all(found.text.as_bytes());
+                found.missing.map_or(Ok(String::new()), Err)
+            }
+            Err(e) => Err(e.to_string()),
+        },
     };
     match result {
         Ok(text) => {

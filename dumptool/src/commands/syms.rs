@@ -7,9 +7,20 @@ use crate::kernel::CrashedKernel;
 use std::fmt::Write;
 use std::path::Path;
 
+/// What `dumptool syms` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Symbols {
+    /// System.map-style lines (`ADDRESS TYPE NAME`, `\t[module]` for module
+    /// symbols) of every symbol found.
+    pub text: String,
+    /// `DUMP: no symbol A, B` when some named symbols are not in the dump.
+    pub missing: Option<String>,
+}
+
 /// Runs `dumptool syms DUMP [NAME...]`: every symbol, or just the named ones
-/// (an unknown name is an error).
-pub fn run(path: &Path, names: &[String]) -> Result<String, CmdError> {
+/// (the names not found are reported in [`Symbols::missing`], beside the
+/// lines of those found, like `nm` does).
+pub fn run(path: &Path, names: &[String]) -> Result<Symbols, CmdError> {
     let dump = Dump::open(path)?;
     let k = CrashedKernel::open(&dump)?;
     let mut s = String::new();
@@ -26,7 +37,10 @@ pub fn run(path: &Path, names: &[String]) -> Result<String, CmdError> {
                 )?;
             }
         }
-        return Ok(s);
+        return Ok(Symbols {
+            text: s,
+            missing: None,
+        });
     }
     let mut unknown = Vec::new();
     for name in names {
@@ -49,8 +63,7 @@ pub fn run(path: &Path, names: &[String]) -> Result<String, CmdError> {
             unknown.push(name.as_str());
         }
     }
-    if !unknown.is_empty() {
-        return Err(format!("{}: no symbol {}", path.display(), unknown.join(", ")).into());
-    }
-    Ok(s)
+    let missing = (!unknown.is_empty())
+        .then(|| format!("{}: no symbol {}", path.display(), unknown.join(", ")));
+    Ok(Symbols { text: s, missing })
 }
