@@ -35,6 +35,14 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Filter(args) = &cli.command {
+        // Large reads of a kdump-compressed input decompress on rayon's
+        // global pool: as many threads as the filter may use. (Only fails
+        // when the pool exists already, which it cannot here.)
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(args.threads.max(1))
+            .build_global();
+    }
     let result = match &cli.command {
         Command::Filter(args) => commands::filter::run(args)
             .map(|(_, report)| report)

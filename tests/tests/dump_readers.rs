@@ -210,6 +210,44 @@ fn trixie_pages_identical_across_formats() {
     pages_identical("trixie");
 }
 
+/// Large reads of a kdump-compressed dump are decompressed in parallel on
+/// rayon's current pool: on two threads and on one they give the ELF dump's
+/// bytes, and a read that runs off the end of RAM fails at the same address.
+#[test]
+fn large_kdump_reads_in_parallel_equal_reads_in_turn() {
+    let v = vmcore("trixie");
+    let elf = open(&v.elf());
+    let kdump = open(&v.kdump_zlib());
+    // 8 MiB from an address that is not page-aligned.
+    let start = (16 << 20) + 100;
+    let mut want = vec![0u8; 8 << 20];
+    elf.phys().read_phys(start, &mut want).unwrap();
+    assert!(want.iter().any(|&b| b != 0), "the range holds data");
+    // Half a MiB before the end of RAM (768 MiB) to half a MiB past it.
+    let ram_end: u64 = 768 << 20;
+    let mut errors = Vec::new();
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let mut got = vec![0u8; want.len()];
+        pool.install(|| kdump.phys().read_phys(start, &mut got))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            got == want,
+            "{threads} threads: bytes differ from the ELF dump's"
+        );
+        let mut past = vec![0u8; 1 << 20];
+        let e = pool
+            .install(|| kdump.phys().read_phys(ram_end - (512 << 10), &mut past))
+            .expect_err("RAM ends at 768 MiB");
+        errors.push(e.to_string());
+    }
+    assert_eq!(errors[0], errors[1]);
+    assert!(errors[0].contains("0x30000000"), "{}", errors[0]);
+}
+
 /// Runs makedumpfile `args` on `input`, into `out` (through stdout for the
 /// flattened format, `-F`).
 fn makedumpfile(args: &[&str], input: &Path, out: &Path) {

@@ -42,7 +42,8 @@ pub struct FilterArgs {
     /// Write makedumpfile's flattened format to standard output (OUT omitted).
     #[arg(short = 'F')]
     pub flattened: bool,
-    /// Threads for compression.
+    /// Threads for reading and compressing pages (also those that decompress
+    /// a kdump-compressed input's BTF and kallsyms at start-up).
     #[arg(long, alias = "num-threads", default_value_t = 1)]
     pub threads: usize,
     /// Print a report of per-class page counts, rule sources and timings.

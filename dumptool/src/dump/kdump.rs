@@ -21,6 +21,7 @@ use super::error::{Absence, DumpError};
 use super::notes::{parse_notes, Note};
 use super::source::{fits, read_exact, read_region, truncated, Source};
 use super::{PageState, PhysMemory};
+use rayon::prelude::*;
 use std::ops::Range;
 use std::sync::Mutex;
 
@@ -36,6 +37,11 @@ const SUB_HEADER_SIZE: usize = 104;
 const PAGE_DESC_SIZE: u64 = 24;
 /// Decompressed pages kept.
 const CACHE_PAGES: usize = 8;
+/// Reads of at least this many pages are decompressed in parallel on
+/// rayon's current pool (e.g. BTF and kallsyms tables at start-up), in
+/// pieces of [`PARALLEL_PIECE_PAGES`].
+const PARALLEL_PAGES: usize = 64;
+const PARALLEL_PIECE_PAGES: usize = 16;
 
 /// `struct new_utsname` of the dumped kernel.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -566,8 +572,9 @@ impl KdumpReader {
     }
 }
 
-impl PhysMemory for KdumpReader {
-    fn read_phys(&self, paddr: u64, buf: &mut [u8]) -> Result<(), DumpError> {
+impl KdumpReader {
+    /// [`PhysMemory::read_phys`] one page after the other.
+    fn read_pages(&self, paddr: u64, buf: &mut [u8]) -> Result<(), DumpError> {
         let bs = self.block_size;
         let mut done = 0usize;
         while done < buf.len() {
@@ -602,6 +609,33 @@ impl PhysMemory for KdumpReader {
             done += n;
         }
         Ok(())
+    }
+}
+
+impl PhysMemory for KdumpReader {
+    fn read_phys(&self, paddr: u64, buf: &mut [u8]) -> Result<(), DumpError> {
+        let bs = self.block_size as usize;
+        if buf.len() < PARALLEL_PAGES * bs || rayon::current_num_threads() < 2 {
+            return self.read_pages(paddr, buf);
+        }
+        // Up to the first page boundary in turn, then whole pieces in
+        // parallel; the error reported is the one at the lowest address,
+        // as a read in turn would report it.
+        let head = (bs - (paddr % bs as u64) as usize) % bs;
+        let (first, rest) = buf.split_at_mut(head);
+        self.read_pages(paddr, first)?;
+        let piece = PARALLEL_PIECE_PAGES * bs;
+        let results: Vec<Result<(), DumpError>> = rest
+            .par_chunks_mut(piece)
+            .enumerate()
+            .map(|(i, chunk)| {
+                let at = (paddr + head as u64)
+                    .checked_add((i * piece) as u64)
+                    .ok_or_else(|| self.not_present(paddr, Absence::NotInDump))?;
+                self.read_pages(at, chunk)
+            })
+            .collect();
+        results.into_iter().collect()
     }
 
     fn page_state(&self, pfn: u64) -> PageState {
