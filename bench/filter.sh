@@ -18,15 +18,26 @@ NORM=$OUT/bookworm-3072.norm.elf
 cargo build -q --release -p dumptool --manifest-path "$REPO/Cargo.toml"
 OURS=$REPO/target/release/dumptool
 
-best() { # CMD... : best wall and its peak over RUNS runs
-	local b="" line
+best() { # CMD... : best wall and its peak over RUNS runs; "failed in N/RUNS runs" if any fails
+	local b="" line failed=0
 	for _ in $(seq "$RUNS"); do
 		rm -f "$OUT/out"
-		line=$(python3 "$REPO/bench/run_measured.py" "$@")
+		if ! line=$(python3 "$REPO/bench/run_measured.py" "$@"); then
+			failed=$((failed + 1))
+			continue
+		fi
 		if [ -z "$b" ] || awk -v a="${line% *}" -v c="${b% *}" 'BEGIN{exit !(a<c)}'; then b=$line; fi
 	done
 	rm -f "$OUT/out"
-	echo "$b"
+	if [ "$failed" -gt 0 ]; then echo "failed in $failed/$RUNS runs"; else echo "$b"; fi
+}
+
+# Ours must not fail; makedumpfile's failures are shown in the table.
+ours() {
+	local r
+	r=$(best "$OURS" "$@")
+	case "$r" in failed*) echo "dumptool $* $r" >&2; exit 1 ;; esac
+	echo "$r"
 }
 
 # One thread each (both tools' default), then two threads each (this
@@ -35,11 +46,11 @@ printf '| job (3 GiB 6.1 dump) | dumptool s | dumptool anon MiB | makedumpfile s
 printf '|---|---:|---:|---:|---:|---:|---:|---:|---:|\n'
 for job in "-d 31 -z" "-d 31 -E" "-d 31 -c" "-d 0 -z" "-d 0 -l"; do
 	# shellcheck disable=SC2086
-	o=$(best "$OURS" filter $job "$SRC" "$OUT/out")
+	o=$(ours filter $job "$SRC" "$OUT/out")
 	# shellcheck disable=SC2086
 	m=$(best makedumpfile $job "$NORM" "$OUT/out")
 	# shellcheck disable=SC2086
-	o2=$(best "$OURS" filter $job --threads 2 "$SRC" "$OUT/out")
+	o2=$(ours filter $job --threads 2 "$SRC" "$OUT/out")
 	case "$job" in
 	*-E*) m2="n/a" ;;
 	# shellcheck disable=SC2086
@@ -49,8 +60,10 @@ for job in "-d 31 -z" "-d 31 -E" "-d 31 -c" "-d 0 -z" "-d 0 -l"; do
 	# shellcheck disable=SC2086
 	note=$(makedumpfile $job --dry-run "$NORM" "$OUT/x" 2>&1 | grep -q "disabled" && echo " (makedumpfile stored raw pages: no zstd in this build)" || true)
 	awk -v j="$job" -v o="$o" -v m="$m" -v o2="$o2" -v m2="$m2" -v note="$note" 'BEGIN{split(o,a," "); split(m,b," "); split(o2,c," "); split(m2,d," ");
-		sp = sprintf("%.1fx%s", b[1]/a[1], note);
-		mm = sprintf("%.1f", b[2]/1024);
-		sp2 = (m2 == "n/a") ? sprintf("%.1fx vs 1 thread", b[1]/c[1]) : sprintf("%.1fx", d[1]/c[1]);
-		printf("| `%s` | %.2f | %.1f | %s | %s | %s | %.2f | %s | %s |\n", j, a[1], a[2]/1024, b[1], mm, sp, c[1], (m2 == "n/a") ? "n/a (refuses -E)" : d[1], sp2)}'
+		if (m ~ /^failed/) { ms = m; mm = "-"; sp = "-" }
+		else { ms = b[1]; mm = sprintf("%.1f", b[2]/1024); sp = sprintf("%.1fx%s", b[1]/a[1], note) }
+		if (m2 == "n/a") { m2s = "n/a (refuses -E)"; sp2 = (m ~ /^failed/) ? "-" : sprintf("%.1fx vs 1 thread", b[1]/c[1]) }
+		else if (m2 ~ /^failed/) { m2s = m2; sp2 = "-" }
+		else { m2s = d[1]; sp2 = sprintf("%.1fx", d[1]/c[1]) }
+		printf("| `%s` | %.2f | %.1f | %s | %s | %s | %.2f | %s | %s |\n", j, a[1], a[2]/1024, ms, mm, sp, c[1], m2s, sp2)}'
 done
