@@ -570,9 +570,7 @@ impl KdumpReader {
         }
         Ok(())
     }
-}
 
-impl KdumpReader {
     /// [`PhysMemory::read_phys`] one page after the other.
     fn read_pages(&self, paddr: u64, buf: &mut [u8]) -> Result<(), DumpError> {
         let bs = self.block_size;
