@@ -4,7 +4,13 @@
 //! from BTF through ktype bindings. The binary is a thin layer over this
 //! library, so every command can also be called (and tested) from Rust.
 //!
-//! - [`commands::btf`]: `dumptool btf ...`, look inside any BTF source.
+//! - [`dump`]: readers of ELF, kdump-compressed and flattened dumps; VMCOREINFO;
+//!   x86_64 address translation.
+//! - [`kernel`]: the crashed kernel from its dump alone (kallsyms, BTF, modules).
+//! - [`filter`]: page classification with makedumpfile's dump levels, and erasers.
+//! - [`write`](mod@write): kdump-compressed and ELF writers driven by a
+//!   [`write::PageSelector`], the hook for filters of your own.
+//! - [`commands`]: the `dumptool` subcommands (`filter`, `info`, `syms`, `btf`).
 
 pub mod commands;
 pub mod dump;

@@ -29,6 +29,7 @@ fn args(level: u32, flag: char, input: &Path, output: &Path) -> FilterArgs {
         flattened: false,
         threads: 2,
         report: None,
+        erase: Vec::new(),
         input: input.to_path_buf(),
         output: Some(output.to_path_buf()),
     }

@@ -3,6 +3,7 @@
 //! kdump-compressed (optionally flattened to stdout).
 
 use crate::dump::Dump;
+use crate::filter::erase::{Erasure, Erasures};
 use crate::filter::{ClassCounts, Classifier, PageClass};
 use crate::kernel::CrashedKernel;
 use crate::write::{
@@ -49,6 +50,11 @@ pub struct FilterArgs {
     /// Print a report of per-class page counts, rule sources and timings.
     #[arg(long, value_enum)]
     pub report: Option<ReportFormat>,
+    /// Overwrite a kernel variable with 'X' in the output: SYMBOL:SIZE,
+    /// SYMBOL:TYPE or SYMBOL:TYPE.member.path (e.g.
+    /// `init_task:task_struct.comm`); may be repeated.
+    #[arg(long = "erase", value_name = "SPEC")]
+    pub erase: Vec<String>,
     /// The dump to filter (ELF, kdump-compressed, flattened).
     pub input: PathBuf,
     /// Where to write (a temporary file renamed into place on success).
@@ -81,6 +87,8 @@ pub struct FilterSummary {
     pub sources: Vec<(String, String)>,
     /// BTF/VMCOREINFO disagreements.
     pub warnings: Vec<String>,
+    /// What `--erase` overwrote.
+    pub erased: Vec<Erasure>,
     /// Kernel bootstrap (kallsyms, BTF, bindings).
     pub bootstrap: Duration,
     /// Classification and writing.
@@ -95,6 +103,8 @@ struct Selector<'a, 'k> {
     /// Excluded counts per window (the writer may ask twice per window).
     counts: Mutex<BTreeMap<u64, ClassCounts>>,
     progress: Option<indicatif::ProgressBar>,
+    erasures: Erasures,
+    page_size: u64,
 }
 
 impl PageSelector for Selector<'_, '_> {
@@ -116,6 +126,10 @@ impl PageSelector for Selector<'_, '_> {
             p.set_position(all.len() as u64);
         }
         Ok(())
+    }
+
+    fn rewrite(&self, pfn: u64, page: &mut [u8]) {
+        self.erasures.apply(self.page_size, pfn, page);
     }
 }
 
@@ -150,6 +164,7 @@ pub fn run(
     let kernel = CrashedKernel::open(&dump)?;
     kernel.resolve_all()?;
     let classifier = Classifier::new(&dump, kernel.memory())?;
+    let erasures = Erasures::resolve(&kernel, &args.erase)?;
     let end_pfn = kernel
         .spanned_end_pfn()
         .unwrap_or(dump.max_pfn())
@@ -179,6 +194,8 @@ pub fn run(
         end_pfn,
         counts: Mutex::new(BTreeMap::new()),
         progress,
+        erasures,
+        page_size: dump.page_size(),
     };
     let t1 = Instant::now();
     let stats = write_dump(&dump, &selector, &opts, output)?;
@@ -206,6 +223,7 @@ pub fn run(
         stats,
         sources: classifier.rules().sources.clone(),
         warnings: classifier.rules().warnings.clone(),
+        erased: selector.erasures.list().to_vec(),
         bootstrap,
         filter: t1.elapsed(),
     };
@@ -239,6 +257,12 @@ pub fn report_text(s: &FilterSummary) -> String {
     for (rule, source) in &s.sources {
         out.push_str(&format!("  {rule:<26} {source}\n"));
     }
+    for e in &s.erased {
+        out.push_str(&format!(
+            "Erased: {} ({} bytes at {:#x})\n",
+            e.spec, e.len, e.vaddr
+        ));
+    }
     for w in &s.warnings {
         out.push_str(&format!("warning: {w}\n"));
     }
@@ -270,6 +294,7 @@ pub fn report_json(s: &FilterSummary, args: &FilterArgs) -> String {
         "bytes_written": s.stats.bytes_written,
         "rules": sources,
         "warnings": s.warnings,
+        "erased": s.erased.iter().map(|e| serde_json::json!({ "spec": e.spec, "vaddr": e.vaddr, "bytes": e.len })).collect::<Vec<_>>(),
         "timings_ms": { "bootstrap": s.bootstrap.as_secs_f64() * 1e3, "filter": s.filter.as_secs_f64() * 1e3 },
     });
     format!("{v:#}\n")

@@ -5,9 +5,11 @@
 //! - [`rules`]: what each field means on this kernel, and where that came from.
 //! - [`classify`]: the per-page decision for a dump level.
 //! - [`level`]: dump level bits and page classes.
+//! - [`erase`]: kernel variables overwritten in the output (`--erase`).
 
 pub mod bindings;
 pub mod classify;
+pub mod erase;
 pub mod level;
 pub mod rules;
 

@@ -171,7 +171,7 @@ pub(crate) fn write(
     let ps = src.page_size();
     let mut windows = Windows::new(src, opts.window_pfns, opts.remember_words);
     let vaddrs = VaddrMap::new(src);
-    let worker = PageWorker::new(src, Compression::None, opts.threads)?;
+    let worker = PageWorker::new(src, selector, Compression::None, opts.threads)?;
     let mut bits = windows.bits();
     let written = |page: &Page| match page {
         Page::Unreadable => false,

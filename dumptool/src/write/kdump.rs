@@ -118,7 +118,7 @@ pub(crate) fn write(
     }
 
     // Pass 2: pages, descriptors and bitmaps, window by window.
-    let worker = PageWorker::new(src, codec, opts.threads)?;
+    let worker = PageWorker::new(src, selector, codec, opts.threads)?;
     let mut descs = Region::new(layout.descs, BUFFER);
     let mut data = Region::new(layout.data, BUFFER);
     let mut stats = WriteStats::default();

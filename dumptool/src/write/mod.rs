@@ -135,6 +135,13 @@ pub trait PageSelector: Sync {
     /// reach past the window's end; such bits are ignored, as are bits of
     /// pfns the source does not hold).
     fn select(&self, start_pfn: u64, keep: &mut [u64]) -> Result<(), WriteError>;
+
+    /// May rewrite the bytes of kept page `pfn` before they are stored: an
+    /// eraser (see [`crate::filter::erase`]). Called for every kept page the
+    /// source delivers, before the zero-page check, in both passes of a
+    /// writer, so it must give the same bytes each time. Does nothing by
+    /// default.
+    fn rewrite(&self, _pfn: u64, _page: &mut [u8]) {}
 }
 
 /// Keeps every page the source holds.

@@ -6,7 +6,7 @@
 
 use super::compress::compress;
 use super::error::WriteError;
-use super::Compression;
+use super::{Compression, PageSelector};
 use crate::dump::Dump;
 use rayon::prelude::*;
 
@@ -37,6 +37,8 @@ fn is_zero(page: &[u8]) -> bool {
 /// Turns pfns into [`Page`]s.
 pub(crate) struct PageWorker<'a> {
     src: &'a Dump,
+    /// Rewrites kept pages (erasers) before they are looked at.
+    selector: &'a dyn PageSelector,
     page_size: usize,
     codec: Compression,
     pool: Option<rayon::ThreadPool>,
@@ -45,9 +47,11 @@ pub(crate) struct PageWorker<'a> {
 }
 
 impl<'a> PageWorker<'a> {
-    /// A worker on `src` compressing with `codec` on `threads` threads.
+    /// A worker on `src` compressing with `codec` on `threads` threads,
+    /// pages rewritten by `selector` first.
     pub(crate) fn new(
         src: &'a Dump,
+        selector: &'a dyn PageSelector,
         codec: Compression,
         threads: usize,
     ) -> Result<PageWorker<'a>, WriteError> {
@@ -70,6 +74,7 @@ impl<'a> PageWorker<'a> {
         let per_thread = ((1 << 20) / page_size).max(1);
         Ok(PageWorker {
             src,
+            selector,
             page_size,
             codec,
             pool,
@@ -139,6 +144,7 @@ impl<'a> PageWorker<'a> {
         if self.src.phys().read_phys(paddr, &mut buf).is_err() {
             return Ok(Page::Unreadable);
         }
+        self.selector.rewrite(pfn, &mut buf);
         if is_zero(&buf) {
             return Ok(Page::Zero);
         }

@@ -1,0 +1,247 @@
+//! Erasers: kernel variables whose bytes are overwritten in the filtered
+//! dump (keys, passwords, anything a dump must not carry off the machine),
+//! named by symbol and sized from the dump's own BTF:
+//!
+//! | spec | erases |
+//! | --- | --- |
+//! | `SYMBOL:SIZE` | `SIZE` bytes (decimal or `0x` hex) from the symbol's address |
+//! | `SYMBOL:TYPE` | the whole struct or union `TYPE` at the symbol |
+//! | `SYMBOL:TYPE.member.path` | one member (dotted path, `[N]` indices) of the `TYPE` at the symbol |
+//!
+//! e.g. `init_task:task_struct.comm` or `jiffies_64:8`. Erased bytes become
+//! [`ERASE_BYTE`] (`'X'`), so an erased range is told apart from real zeros.
+//! Symbols come from the dump's kallsyms (then its modules); the virtual
+//! range is translated to physical ranges once, at start-up.
+//!
+//! ```no_run
+//! use dumptool::dump::Dump;
+//! use dumptool::filter::erase::Erasures;
+//! use dumptool::kernel::CrashedKernel;
+//! let dump = Dump::open("vmcore")?;
+//! let kernel = CrashedKernel::open(&dump)?;
+//! let erase = Erasures::resolve(&kernel, &["init_task:task_struct.comm".to_string()])?;
+//! let mut page = vec![0u8; 4096];
+//! erase.apply(dump.page_size(), 0x1234, &mut page); // a page of pfn 0x1234, rewritten in place
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use super::FilterError;
+use crate::kernel::CrashedKernel;
+use ktype_runtime::btf::{Kind, LookupError};
+use std::ops::Range;
+
+/// What erased bytes are overwritten with.
+pub const ERASE_BYTE: u8 = b'X';
+
+/// Erasures larger than this are refused as typos (16 MiB).
+const MAX_ERASE: u64 = 16 << 20;
+
+/// One resolved erasure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Erasure {
+    /// The spec as given.
+    pub spec: String,
+    /// Kernel virtual address of the first byte.
+    pub vaddr: u64,
+    /// Bytes erased.
+    pub len: u64,
+    /// The physical ranges those bytes live in, in virtual order.
+    pub phys: Vec<Range<u64>>,
+}
+
+/// Every erasure of a filter run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Erasures {
+    list: Vec<Erasure>,
+}
+
+fn bad(spec: &str, why: impl std::fmt::Display) -> FilterError {
+    FilterError::Missing(format!("--erase {spec}: {why}"))
+}
+
+fn parse_size(s: &str) -> Option<u64> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+impl Erasures {
+    /// Resolves every spec against `kernel`; an error names the spec and
+    /// what is wrong with it.
+    pub fn resolve(kernel: &CrashedKernel<'_>, specs: &[String]) -> Result<Erasures, FilterError> {
+        let list = specs
+            .iter()
+            .map(|s| Erasure::resolve(kernel, s))
+            .collect::<Result<_, _>>()?;
+        Ok(Erasures { list })
+    }
+
+    /// The erasures, in the order given.
+    pub fn list(&self) -> &[Erasure] {
+        &self.list
+    }
+
+    /// Whether there is nothing to erase.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Overwrites the erased bytes that fall in `page`, the bytes of pfn
+    /// `pfn` (pages of `page_size` bytes).
+    pub fn apply(&self, page_size: u64, pfn: u64, page: &mut [u8]) {
+        let Some(start) = pfn.checked_mul(page_size) else {
+            return;
+        };
+        let end = start.saturating_add(page.len() as u64);
+        for r in self.list.iter().flat_map(|e| &e.phys) {
+            let (lo, hi) = (r.start.max(start), r.end.min(end));
+            if lo < hi {
+                page[(lo - start) as usize..(hi - start) as usize].fill(ERASE_BYTE);
+            }
+        }
+    }
+}
+
+impl Erasure {
+    /// Resolves one `SYMBOL:SIZE`, `SYMBOL:TYPE` or `SYMBOL:TYPE.member.path`.
+    pub fn resolve(kernel: &CrashedKernel<'_>, spec: &str) -> Result<Erasure, FilterError> {
+        let (symbol, what) = spec.split_once(':').ok_or_else(|| {
+            bad(
+                spec,
+                "expected SYMBOL:SIZE, SYMBOL:TYPE or SYMBOL:TYPE.member.path",
+            )
+        })?;
+        let base = symbol_address(kernel, spec, symbol)?;
+        let (offset, len) = match parse_size(what) {
+            Some(n) => (0, n),
+            None => member_extent(kernel, spec, what)?,
+        };
+        if len == 0 || len > MAX_ERASE {
+            return Err(bad(spec, format!("{len} bytes (must be 1 to {MAX_ERASE})")));
+        }
+        let vaddr = base
+            .checked_add(offset)
+            .filter(|a| a.checked_add(len).is_some())
+            .ok_or_else(|| bad(spec, "the range wraps around the address space"))?;
+        let phys = physical_ranges(kernel, spec, vaddr, len)?;
+        Ok(Erasure {
+            spec: spec.to_string(),
+            vaddr,
+            len,
+            phys,
+        })
+    }
+}
+
+/// The one address of `symbol` in the dump's kallsyms, else its modules.
+fn symbol_address(
+    kernel: &CrashedKernel<'_>,
+    spec: &str,
+    symbol: &str,
+) -> Result<u64, FilterError> {
+    let mut addrs: Vec<u64> = kernel
+        .kallsyms()
+        .named(symbol)
+        .iter()
+        .map(|s| s.addr)
+        .collect();
+    if addrs.is_empty() {
+        for m in kernel.modules() {
+            addrs.extend(
+                m.symbols
+                    .iter()
+                    .filter(|s| s.name == symbol)
+                    .map(|s| s.addr),
+            );
+        }
+    }
+    addrs.sort_unstable();
+    addrs.dedup();
+    match addrs[..] {
+        [a] => Ok(a),
+        [] => Err(bad(spec, format!("no symbol {symbol} in the dump"))),
+        _ => Err(bad(
+            spec,
+            format!(
+                "symbol {symbol} is ambiguous: {}",
+                addrs
+                    .iter()
+                    .map(|a| format!("{a:#x}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+    }
+}
+
+/// `(offset, size)` of `TYPE[.member.path]` from vmlinux BTF.
+fn member_extent(
+    kernel: &CrashedKernel<'_>,
+    spec: &str,
+    what: &str,
+) -> Result<(u64, u64), FilterError> {
+    let btf = kernel.vmlinux_btf();
+    let (ty, path) = match what.split_once('.') {
+        Some((t, p)) => (t, Some(p)),
+        None => (what, None),
+    };
+    let ty = ty
+        .trim_start_matches("struct ")
+        .trim_start_matches("union ");
+    let found = match btf.find_unique(ty, Kind::Struct) {
+        Err(LookupError::NotFound { .. }) => match btf.find_unique(ty, Kind::Union) {
+            Err(LookupError::NotFound { .. }) => {
+                return Err(bad(
+                    spec,
+                    format!("no struct or union {ty} in the dump's BTF"),
+                ))
+            }
+            other => other,
+        },
+        other => other,
+    }
+    .map_err(|e| bad(spec, e))?;
+    let Some(path) = path else {
+        return Ok((0, found.size().into()));
+    };
+    let loc = btf
+        .member_path(found.id(), path)
+        .map_err(|e| bad(spec, e))?;
+    if loc.bitfield_size != 0 {
+        return Err(bad(
+            spec,
+            format!("{path} is a bitfield; erase whole bytes (SYMBOL:SIZE)"),
+        ));
+    }
+    let size = btf
+        .size_of(loc.type_id)
+        .ok_or_else(|| bad(spec, format!("{path} has no size in BTF")))?;
+    Ok((loc.byte_offset(), size))
+}
+
+/// The physical ranges of `[vaddr, vaddr + len)`, merged where contiguous.
+fn physical_ranges(
+    kernel: &CrashedKernel<'_>,
+    spec: &str,
+    vaddr: u64,
+    len: u64,
+) -> Result<Vec<Range<u64>>, FilterError> {
+    let page = kernel.dump().page_size();
+    let mut out: Vec<Range<u64>> = Vec::new();
+    let mut va = vaddr;
+    let end = vaddr + len;
+    while va < end {
+        let n = (page - va % page).min(end - va);
+        let pa = kernel
+            .memory()
+            .translate(va)
+            .map_err(|e| bad(spec, format!("cannot translate {va:#x}: {e}")))?;
+        match out.last_mut() {
+            Some(last) if last.end == pa => last.end += n,
+            _ => out.push(pa..pa + n),
+        }
+        va += n;
+    }
+    Ok(out)
+}

@@ -1,0 +1,173 @@
+//! `dumptool filter --erase`: kernel variables overwritten in the output.
+//! Where the bytes are is anchored outside our code: the symbol from the
+//! package's System.map plus the dump's KASLR offset, the member offset and
+//! size from pahole. The output holds 'X' exactly there and the source's
+//! bytes everywhere else, in kdump and ELF outputs; bad specs are errors
+//! that leave no output behind.
+
+use dumptool::commands::filter::{run, FilterArgs};
+use dumptool::dump::Dump;
+use dumptool::filter::erase::ERASE_BYTE;
+use ktype_runtime::resolve::SystemMap;
+use ktype_tests::fixtures::{kernel, repo_root, run_tool, vmcore};
+use ktype_tests::pahole;
+use std::path::{Path, PathBuf};
+
+fn work() -> PathBuf {
+    let d = repo_root().join("target/erase-test");
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("mkdir target/erase-test");
+    d
+}
+
+fn args(elf: bool, erase: &[&str], input: &Path, output: &Path) -> FilterArgs {
+    FilterArgs {
+        level: 31,
+        elf,
+        zlib: !elf,
+        lzo: false,
+        snappy: false,
+        zstd: false,
+        flattened: false,
+        threads: 2,
+        report: None,
+        erase: erase.iter().map(|s| s.to_string()).collect(),
+        input: input.to_path_buf(),
+        output: Some(output.to_path_buf()),
+    }
+}
+
+#[test]
+fn erased_bytes_are_x_and_nothing_else_changes() {
+    let suite = "bookworm";
+    let v = vmcore(suite);
+    let k = kernel(suite);
+    let src = Dump::open(v.elf()).unwrap_or_else(|e| panic!("{e}"));
+    let kaslr = u64::from_str_radix(
+        src.vmcoreinfo()
+            .expect("vmcoreinfo")
+            .get("KERNELOFFSET")
+            .expect("KERNELOFFSET"),
+        16,
+    )
+    .expect("hex");
+    let map = SystemMap::open(k.system_map()).unwrap_or_else(|e| panic!("{e}"));
+    let sym = |n: &str| {
+        map.iter()
+            .find(|s| s.0 == n)
+            .map(|s| s.1 + kaslr)
+            .unwrap_or_else(|| panic!("{n} in System.map"))
+    };
+    let ph = pahole::parse(&run_tool(
+        "pahole",
+        &["-C", "task_struct", k.vmlinux().to_str().unwrap()],
+    ));
+    let comm_off = pahole::offset_of(&ph, "task_struct", "comm")
+        .expect("comm")
+        .0
+        / 8;
+    let comm_size = ph["task_struct"]
+        .members
+        .iter()
+        .find(|m| m.path == "comm")
+        .expect("comm")
+        .size;
+    let want = [
+        (sym("init_task") + comm_off, comm_size),
+        (sym("jiffies_64"), 8),
+    ];
+    let specs = ["init_task:task_struct.comm", "jiffies_64:8"];
+
+    let mem = src.kernel_memory().unwrap_or_else(|e| panic!("{e}"));
+    let comm = mem.read_bytes(want[0].0, want[0].1 as usize).unwrap();
+    assert!(
+        comm.starts_with(b"swapper"),
+        "source init_task.comm {comm:?}"
+    );
+    let erased: Vec<std::ops::Range<u64>> = want
+        .iter()
+        .map(|&(va, len)| {
+            let pa = mem.translate(va).unwrap();
+            assert_eq!(mem.translate(va + len - 1).unwrap(), pa + len - 1);
+            pa..pa + len
+        })
+        .collect();
+
+    let dir = work();
+    for elf in [false, true] {
+        let out = dir.join(if elf { "erased.elf" } else { "erased.kdump" });
+        let (summary, _) =
+            run(&args(elf, &specs, &v.elf(), &out)).unwrap_or_else(|e| panic!("{e}"));
+        let got: Vec<(u64, u64)> = summary.erased.iter().map(|e| (e.vaddr, e.len)).collect();
+        assert_eq!(
+            got, want,
+            "erasures resolved where System.map and pahole say"
+        );
+
+        let dst = Dump::open(&out).unwrap_or_else(|e| panic!("{e}"));
+        let dmem = dst.kernel_memory().unwrap_or_else(|e| panic!("{e}"));
+        for &(va, len) in &want {
+            assert_eq!(
+                dmem.read_bytes(va, len as usize).unwrap(),
+                vec![ERASE_BYTE; len as usize],
+                "{va:#x} erased"
+            );
+        }
+        // Every page of the output: the source's bytes, but 'X' where erased.
+        let ps = src.page_size();
+        let (mut a, mut b) = (vec![0u8; ps as usize], vec![0u8; ps as usize]);
+        let (mut pages, mut x_bytes) = (0u64, 0u64);
+        for pfn in 0..dst.max_pfn() {
+            if !dst.phys().page_state(pfn).is_readable() {
+                continue;
+            }
+            src.phys().read_phys(pfn * ps, &mut a).unwrap();
+            dst.phys().read_phys(pfn * ps, &mut b).unwrap();
+            for (i, (&s, &d)) in a.iter().zip(&b).enumerate() {
+                let pa = pfn * ps + i as u64;
+                if erased.iter().any(|r| r.contains(&pa)) {
+                    assert_eq!(d, ERASE_BYTE, "{pa:#x}");
+                    x_bytes += 1;
+                } else {
+                    assert_eq!(d, s, "{pa:#x} changed");
+                }
+            }
+            pages += 1;
+        }
+        assert_eq!(x_bytes, comm_size + 8);
+        assert!(pages > 10_000, "{pages} pages compared");
+        eprintln!(
+            "{suite} elf={elf}: {pages} pages equal the source but for the {x_bytes} erased bytes"
+        );
+    }
+
+    // Bad specs: an error naming the spec, and no output left behind.
+    for (spec, why) in [
+        ("ktype_no_such_symbol:8", "no symbol ktype_no_such_symbol"),
+        (
+            "init_task:task_struct.ktype_nosuch",
+            "no member `ktype_nosuch`",
+        ),
+        (
+            "init_task:ktype_nosuch_t",
+            "no struct or union ktype_nosuch_t",
+        ),
+        ("init_task", "expected SYMBOL:SIZE"),
+        ("jiffies_64:0", "0 bytes"),
+    ] {
+        let out = dir.join("bad");
+        let e = run(&args(false, &[spec], &v.elf(), &out))
+            .err()
+            .unwrap_or_else(|| panic!("--erase {spec} accepted"))
+            .to_string();
+        assert!(e.contains(spec) && e.contains(why), "{spec}: {e}");
+        assert!(!out.exists(), "{spec}: output left behind");
+    }
+    let mut left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["erased.elf", "erased.kdump"], "no temporary files");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
