@@ -6,7 +6,8 @@
 //! same kernel log from our ELF and kdump (zlib, LZO) files as from the
 //! source, reassembles our flattened files into exactly the plain ones, and
 //! drgn reads the same physical memory from every format that we do. A
-//! failed write leaves no file behind, and memory stays bounded.
+//! failed write (a selector error, a full disk) leaves no file behind, and
+//! memory stays bounded.
 
 use dumptool::dump::{Absence, Dump, DumpError, DumpFormat, KernelMemory, PageState};
 use dumptool::write::{
@@ -597,6 +598,65 @@ fn files(dir: &Path) -> Vec<String> {
         .collect();
     v.sort();
     v
+}
+
+/// A 2 MiB tmpfs mounted for the lifetime of the value (the suite runs as
+/// root, as CI does); unmounted on drop, panics included.
+struct TinyDisk(PathBuf);
+
+impl TinyDisk {
+    fn mount(dir: PathBuf) -> TinyDisk {
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=2M", "tmpfs"])
+            .arg(&dir)
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "mounting a 2 MiB tmpfs on {} (the test needs root): {}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        TinyDisk(dir)
+    }
+}
+
+impl Drop for TinyDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// A disk that fills up in the middle of a write: the error names the
+/// output and the OS error, and no file is left, on one thread and on two
+/// (where the failing write happens while the next batch is compressed).
+#[test]
+fn a_full_disk_leaves_nothing_behind() {
+    let v = vmcore("bookworm");
+    let src = open(&v.elf());
+    let disk = TinyDisk::mount(scratch("full-disk"));
+    let out = disk.0.join("vmcore");
+    for format in [OutputFormat::Kdump(Compression::Zlib), OutputFormat::Elf] {
+        for threads in [1, 2] {
+            let opts = WriteOptions {
+                format,
+                threads,
+                ..WriteOptions::default()
+            };
+            let e = write_dump(&src, &KeepAll, &opts, Output::Path(out.clone())).unwrap_err();
+            let text = e.to_string();
+            assert!(matches!(e, WriteError::Io { .. }), "{format:?}: {text}");
+            assert!(
+                text.contains(&out.display().to_string()) && text.contains("No space left"),
+                "{format:?} on {threads} threads: {text}"
+            );
+            assert_eq!(
+                files(&disk.0),
+                Vec::<String>::new(),
+                "{format:?}, {threads} threads"
+            );
+        }
+    }
 }
 
 #[test]
