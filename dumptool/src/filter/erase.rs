@@ -9,7 +9,8 @@
 //! | `SYMBOL:TYPE.member.path` | one member (dotted path, `[N]` indices) of the `TYPE` at the symbol |
 //!
 //! e.g. `init_task:task_struct.comm` or `jiffies_64:8`. Erased bytes become
-//! [`ERASE_BYTE`] (`'X'`), so an erased range is told apart from real zeros.
+//! [`ERASE_BYTE`] (`'X'`, the poison makedumpfile's `erase` command uses),
+//! so an erased range is told apart from real zeros.
 //! Symbols come from the dump's kallsyms (then its modules); the virtual
 //! range is translated to physical ranges once, at start-up.
 //!
