@@ -57,7 +57,10 @@ pub struct Erasures {
 }
 
 fn bad(spec: &str, why: impl std::fmt::Display) -> FilterError {
-    FilterError::Missing(format!("--erase {spec}: {why}"))
+    FilterError::BadErase {
+        spec: spec.to_string(),
+        why: why.to_string(),
+    }
 }
 
 fn parse_size(s: &str) -> Option<u64> {

@@ -28,4 +28,12 @@ pub enum FilterError {
     /// Something the classification needs is not known for this kernel.
     #[error("{0}")]
     Missing(String),
+    /// An `--erase` spec that does not name bytes of this kernel.
+    #[error("--erase {spec}: {why}")]
+    BadErase {
+        /// The spec as given.
+        spec: String,
+        /// What is wrong with it.
+        why: String,
+    },
 }
