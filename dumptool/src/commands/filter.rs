@@ -104,7 +104,6 @@ struct Selector<'a, 'k> {
     counts: Mutex<BTreeMap<u64, ClassCounts>>,
     progress: Option<indicatif::ProgressBar>,
     erasures: Erasures,
-    page_size: u64,
 }
 
 impl PageSelector for Selector<'_, '_> {
@@ -129,7 +128,7 @@ impl PageSelector for Selector<'_, '_> {
     }
 
     fn rewrite(&self, pfn: u64, page: &mut [u8]) {
-        self.erasures.apply(self.page_size, pfn, page);
+        self.erasures.apply(pfn, page);
     }
 }
 
@@ -195,7 +194,6 @@ pub fn run(
         counts: Mutex::new(BTreeMap::new()),
         progress,
         erasures,
-        page_size: dump.page_size(),
     };
     let t1 = Instant::now();
     let stats = write_dump(&dump, &selector, &opts, output)?;

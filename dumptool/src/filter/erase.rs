@@ -22,7 +22,7 @@
 //! let kernel = CrashedKernel::open(&dump)?;
 //! let erase = Erasures::resolve(&kernel, &["init_task:task_struct.comm".to_string()])?;
 //! let mut page = vec![0u8; 4096];
-//! erase.apply(dump.page_size(), 0x1234, &mut page); // a page of pfn 0x1234, rewritten in place
+//! erase.apply(0x1234, &mut page); // the bytes of pfn 0x1234, rewritten in place
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -54,6 +54,8 @@ pub struct Erasure {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Erasures {
     list: Vec<Erasure>,
+    /// The dump's page size.
+    page_size: u64,
 }
 
 fn bad(spec: &str, why: impl std::fmt::Display) -> FilterError {
@@ -78,7 +80,10 @@ impl Erasures {
             .iter()
             .map(|s| Erasure::resolve(kernel, s))
             .collect::<Result<_, _>>()?;
-        Ok(Erasures { list })
+        Ok(Erasures {
+            list,
+            page_size: kernel.dump().page_size(),
+        })
     }
 
     /// The erasures, in the order given.
@@ -86,15 +91,10 @@ impl Erasures {
         &self.list
     }
 
-    /// Whether there is nothing to erase.
-    pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
-    }
-
     /// Overwrites the erased bytes that fall in `page`, the bytes of pfn
-    /// `pfn` (pages of `page_size` bytes).
-    pub fn apply(&self, page_size: u64, pfn: u64, page: &mut [u8]) {
-        let Some(start) = pfn.checked_mul(page_size) else {
+    /// `pfn`.
+    pub fn apply(&self, pfn: u64, page: &mut [u8]) {
+        let Some(start) = pfn.checked_mul(self.page_size) else {
             return;
         };
         let end = start.saturating_add(page.len() as u64);
@@ -144,12 +144,7 @@ fn symbol_address(
     spec: &str,
     symbol: &str,
 ) -> Result<u64, FilterError> {
-    let mut addrs: Vec<u64> = kernel
-        .kallsyms()
-        .named(symbol)
-        .iter()
-        .map(|s| s.addr)
-        .collect();
+    let mut addrs = kernel.kallsyms().lookup_all(symbol);
     if addrs.is_empty() {
         for m in kernel.modules() {
             addrs.extend(
