@@ -627,8 +627,8 @@ impl PhysMemory for KdumpReader {
             .par_chunks_mut(piece)
             .enumerate()
             .map(|(i, chunk)| {
-                let at = (paddr + head as u64)
-                    .checked_add((i * piece) as u64)
+                let at = paddr
+                    .checked_add((head + i * piece) as u64)
                     .ok_or_else(|| self.not_present(paddr, Absence::NotInDump))?;
                 self.read_pages(at, chunk)
             })
