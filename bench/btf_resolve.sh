@@ -22,7 +22,7 @@ OURS=$REPO/target/release/examples/resolve_pairs
 
 if ! diff <("$OURS" "$BTF" "$PAIRS") <("$OUT/libbpf_resolve" "$BTF" "$PAIRS") >/dev/null; then
 	echo "ours and libbpf disagree:" >&2
-	diff <("$OURS" "$BTF" "$PAIRS") <("$OUT/libbpf_resolve" "$BTF" "$PAIRS") | head >&2
+	diff <("$OURS" "$BTF" "$PAIRS") <("$OUT/libbpf_resolve" "$BTF" "$PAIRS") | sed -n '1,10p' >&2
 	exit 1
 fi
 unresolved=$("$OURS" "$BTF" "$PAIRS" | grep -c ' -1$' || true)

@@ -58,7 +58,7 @@ for job in "-d 31 -z" "-d 31 -E" "-d 31 -c" "-d 0 -z" "-d 0 -l"; do
 	esac
 	# Debian's build lacks zstd: it then warns and stores pages uncompressed.
 	# shellcheck disable=SC2086
-	note=$(makedumpfile $job --dry-run "$NORM" "$OUT/x" 2>&1 | grep -q "disabled" && echo " (makedumpfile stored raw pages: no zstd in this build)" || true)
+	note=$(makedumpfile $job --dry-run "$NORM" "$OUT/x" 2>&1 | grep -c "disabled" >/dev/null && echo " (makedumpfile stored raw pages: no zstd in this build)" || true)
 	awk -v j="$job" -v o="$o" -v m="$m" -v o2="$o2" -v m2="$m2" -v note="$note" 'BEGIN{split(o,a," "); split(m,b," "); split(o2,c," "); split(m2,d," ");
 		if (m ~ /^failed/) { ms = m; mm = "-"; sp = "-" }
 		else { ms = b[1]; mm = sprintf("%.1f", b[2]/1024); sp = sprintf("%.1fx%s", b[1]/a[1], note) }

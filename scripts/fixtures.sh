@@ -27,6 +27,16 @@ KERNELS_LAYOUT=3
 VMCORES_LAYOUT=3
 DEFAULT_MEM=768
 
+# Under `set -o pipefail` a reader that stops early (head, grep -q/-m, awk's exit) makes the
+# writer die of SIGPIPE when it writes after that, and the pipeline then fails (exit 141) at
+# random, depending on scheduling. Pipelines here use these instead: they read all their input.
+first() { # [N] : the first N (default 1) lines of stdin
+	awk -v n="${1:-1}" 'NR <= n'
+}
+matches() { # REGEX : true when a line of stdin matches (grep -q that reads to the end)
+	grep -c -- "$1" >/dev/null
+}
+
 usage() {
 	cat >&2 <<EOF
 usage: $(basename "$0") COMMAND [OPTIONS] [SUITE...]
@@ -56,6 +66,9 @@ die() {
 	printf '[fixtures] ERROR: %s\n' "$*" >&2
 	exit 1
 }
+# A command that fails under `set -e` without a die() names itself and its line.
+set -E
+trap 'rc=$?; printf "[fixtures] ERROR: line %s: \"%s\" failed (exit %s)\n" "$LINENO" "$BASH_COMMAND" "$rc" >&2' ERR
 
 # ---------------------------------------------------------------------------------------------
 # host tools
@@ -68,7 +81,7 @@ apt_system() { # apt-get on the host's own configuration, non-interactive, waiti
 apt_install() { # PKG... : install the packages that are not installed yet
 	local p missing=()
 	for p in "$@"; do
-		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | matches '^install ok installed$' || missing+=("$p")
 	done
 	((${#missing[@]})) || return 0
 	[[ $(id -u) == 0 ]] || die "missing packages ${missing[*]}; run as root or install them: apt-get install ${missing[*]}"
@@ -113,9 +126,9 @@ cmd_tools() {
 	log "tools installed:"
 	{
 		pahole --version | sed 's/^/  pahole /'
-		bpftool version | head -1 | sed 's/^/  /'
-		makedumpfile -v 2>&1 | head -1 | sed 's/^/  /'
-		qemu-system-x86_64 --version | head -1 | sed 's/^/  /'
+		bpftool version | first | sed 's/^/  /'
+		makedumpfile -v 2>&1 | first | sed 's/^/  /'
+		qemu-system-x86_64 --version | first | sed 's/^/  /'
 		python3 -c 'import drgn; print("  drgn", drgn.__version__)'
 	} >&2 || true
 }
@@ -219,8 +232,8 @@ resolve_image_package() {
 	local suite=$1 meta_ver dep pkg ver
 	meta_ver=$(candidate_version linux-image-amd64)
 	[[ -n $meta_ver ]] || die "$suite: no candidate for linux-image-amd64 (apt lists missing?)"
-	dep=$(apt_cache show "linux-image-amd64=$meta_ver" | sed -n 's/^Depends: //p' | head -1 |
-		tr ',' '\n' | sed -E 's/^ +//; s/ *\|.*//' | grep -E '^linux-image-' | head -1) || true
+	dep=$(apt_cache show "linux-image-amd64=$meta_ver" | sed -n 's/^Depends: //p' | first |
+		tr ',' '\n' | sed -E 's/^ +//; s/ *\|.*//' | grep -E '^linux-image-' | first) || true
 	[[ -n $dep ]] || die "$suite: linux-image-amd64 $meta_ver has no linux-image-* dependency"
 	pkg=${dep%% *}
 	ver=$(sed -nE 's/.*\(= *([^ )]+)\).*/\1/p' <<<"$dep")
@@ -233,7 +246,7 @@ download() { # DIR PKG VERSION : apt-get download into DIR, prints the .deb path
 	local dir=$1 pkg=$2 ver=$3 deb
 	(cd "$dir" && apt_get download "$pkg=$ver" >download.log 2>&1) ||
 		die "apt-get download $pkg=$ver failed: $(tail -3 "$dir/download.log")"
-	deb=$(ls "$dir/${pkg}_"*.deb 2>/dev/null | head -1)
+	deb=$(ls "$dir/${pkg}_"*.deb 2>/dev/null | first)
 	[[ -f $deb ]] || die "apt-get download $pkg=$ver produced no .deb"
 	echo "$deb"
 }
@@ -251,7 +264,7 @@ extract_vmlinux() { # VMLINUZ OUT
 		tool=${spec%%:*}
 		magic=${spec#*:}
 		command -v "$tool" >/dev/null 2>&1 || continue
-		for off in $(LC_ALL=C grep -obUaP "$magic" "$img" 2>/dev/null | cut -d: -f1 | head -20); do
+		for off in $(LC_ALL=C grep -obUaP "$magic" "$img" 2>/dev/null | cut -d: -f1 | first 20 || true); do
 			case $tool in
 			lzma) tail -c "+$((off + 1))" "$img" | xz -F lzma -dc >"$out" 2>/dev/null || true ;;
 			*) tail -c "+$((off + 1))" "$img" | "$tool" -dc >"$out" 2>/dev/null || true ;;
@@ -289,7 +302,7 @@ module_depends() { # PLAIN.ko -> comma-separated dependency names
 	local tmp
 	tmp=$(mktemp)
 	objcopy -O binary --only-section=.modinfo "$1" "$tmp" 2>/dev/null || true
-	tr '\0' '\n' <"$tmp" | sed -n 's/^depends=//p' | head -1
+	tr '\0' '\n' <"$tmp" | sed -n 's/^depends=//p' | first
 	rm -f "$tmp"
 }
 
@@ -310,8 +323,8 @@ build_kernel() { # SUITE
 
 	deb=$(download "$stage/dl" "$pkg" "$ver")
 	dpkg-deb -x "$deb" "$root" || die "dpkg-deb -x $deb failed"
-	vmlinuz=$(ls "$root"/boot/vmlinuz-* 2>/dev/null | head -1)
-	[[ -f $vmlinuz ]] || die "$pkg $ver contains no /boot/vmlinuz-*; contents: $(dpkg-deb -c "$deb" | head -20)"
+	vmlinuz=$(ls "$root"/boot/vmlinuz-* 2>/dev/null | first)
+	[[ -f $vmlinuz ]] || die "$pkg $ver contains no /boot/vmlinuz-*; contents: $(dpkg-deb -c "$deb" | first 20)"
 	release=${vmlinuz##*/vmlinuz-}
 	local pkgs_used=("$pkg=$ver")
 
@@ -364,7 +377,7 @@ build_kernel() { # SUITE
 	(($(wc -l <"$smap") >= 1000)) || die "$suite: System.map $smap looks like a stub"
 	cp "$smap" "$stage/out/System.map"
 	local text_elf text_map
-	text_elf=$(readelf -SW "$stage/out/vmlinux" | awk '{for (i = 1; i < NF; i++) if ($i == ".text") {print $(i + 2); exit}}')
+	text_elf=$(readelf -SW "$stage/out/vmlinux" | awk '!found {for (i = 1; i < NF; i++) if ($i == ".text") {print $(i + 2); found = 1}}')
 	text_map=$(awk '$3 == "_text" {print $1; exit}' "$stage/out/System.map")
 	[[ -n $text_elf && $((16#$text_elf)) == $((16#${text_map:-0})) ]] ||
 		die "$suite: System.map (_text=$text_map) does not match vmlinux (.text at $text_elf)"
@@ -410,7 +423,7 @@ build_kernel() { # SUITE
 	# Sanity check with the host's bpftool when present (older bpftools may not know newer BTF kinds).
 	if command -v bpftool >/dev/null 2>&1; then
 		bpftool -B "$stage/out/vmlinux" btf dump file "$stage/out/modules/qemu_fw_cfg.ko" 2>/dev/null |
-			grep -q "STRUCT 'fw_cfg_file'" ||
+			matches "STRUCT 'fw_cfg_file'" ||
 			warn "$suite: host bpftool cannot read qemu_fw_cfg.ko's split BTF on top of vmlinux"
 	fi
 
@@ -573,7 +586,7 @@ build_vmcore() { # SUITE MEM_MiB NAME
 
 	# checks on the ELF dump
 	local osrel
-	osrel=$(strings -n 10 "$stage/out/vmcore.elf" | grep -m1 '^OSRELEASE=' || true)
+	osrel=$(strings -n 10 "$stage/out/vmcore.elf" | grep '^OSRELEASE=' | first || true)
 	[[ $osrel == "OSRELEASE=$release" ]] ||
 		die "$name: vmcore.elf has no VMCOREINFO note with OSRELEASE=$release (found '${osrel}'); was qemu_fw_cfg loaded?"
 
@@ -598,7 +611,7 @@ build_vmcore() { # SUITE MEM_MiB NAME
 	# kdump-zlib carries a wrong phys_base whenever KASLR moved the kernel. The fixture keeps qemu's
 	# value; check that the file is otherwise readable by makedumpfile with the phys_base corrected.
 	local phys_base hdr_phys_base
-	phys_base=$(strings -n 10 "$stage/out/vmcore.elf" | sed -n 's/^NUMBER(phys_base)=//p' | head -1)
+	phys_base=$(strings -n 10 "$stage/out/vmcore.elf" | sed -n 's/^NUMBER(phys_base)=//p' | first)
 	[[ $phys_base =~ ^-?[0-9]+$ ]] || die "$name: no decimal NUMBER(phys_base) in VMCOREINFO"
 	hdr_phys_base=$(kdump_phys_base "$stage/out/vmcore.kdump-zlib")
 	cp "$stage/out/vmcore.kdump-zlib" "$stage/fixed.kdump"
@@ -618,10 +631,10 @@ build_vmcore() { # SUITE MEM_MiB NAME
 		echo "cmdline=$cmdline"
 		echo "vmcoreinfo_phys_base=$(printf '%#x' "$phys_base")"
 		echo "kdump_zlib_header_phys_base=$hdr_phys_base"
-		echo "vmcoreinfo_kerneloffset=$(strings -n 10 "$stage/out/vmcore.elf" | sed -n 's/^KERNELOFFSET=//p' | head -1)"
-		echo "qemu=$(qemu-system-x86_64 --version | head -1)"
+		echo "vmcoreinfo_kerneloffset=$(strings -n 10 "$stage/out/vmcore.elf" | sed -n 's/^KERNELOFFSET=//p' | first)"
+		echo "qemu=$(qemu-system-x86_64 --version | first)"
 		echo "qemu_dump_formats=$(tr '\n' ' ' <"$stage/formats" | sed 's/ $//')"
-		echo "makedumpfile=$(makedumpfile -v 2>&1 | head -1)"
+		echo "makedumpfile=$(makedumpfile -v 2>&1 | first)"
 		echo "workload_mib=anon:$anon zero:$zero cache:$cache dirty:$dirty shmem:$shmem"
 		echo "guest_ready_s=$(sed -n 's/.*guest ready .* after \([0-9.]*\)s.*/\1/p' "$stage/qmp.log")"
 		echo "qemu_total_s=$qemu_s"
