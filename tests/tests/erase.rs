@@ -2,8 +2,10 @@
 //! Where the bytes are is anchored outside our code: the symbol from the
 //! package's System.map plus the dump's KASLR offset, the member offset and
 //! size from pahole. The output holds 'X' exactly there and the source's
-//! bytes everywhere else, in kdump and ELF outputs; bad specs are errors
-//! that leave no output behind.
+//! bytes everywhere else, in kdump and ELF outputs; both record what was
+//! erased as makedumpfile does (read back by makedumpfile itself, which
+//! carries an ELF output's `ERASEINFO` note into its kdump sub header); bad specs
+//! are errors that leave no output behind.
 
 use dumptool::commands::filter::{run, FilterArgs};
 use dumptool::dump::Dump;
@@ -77,6 +79,7 @@ fn erased_bytes_are_x_and_nothing_else_changes() {
         (sym("jiffies_64"), 8),
     ];
     let specs = ["init_task:task_struct.comm", "jiffies_64:8"];
+    let eraseinfo = format!("erase init_task.comm size {comm_size}\nerase jiffies_64 size 8\n");
 
     let mem = src.kernel_memory().unwrap_or_else(|e| panic!("{e}"));
     let comm = mem.read_bytes(want[0].0, want[0].1 as usize).unwrap();
@@ -136,10 +139,65 @@ fn erased_bytes_are_x_and_nothing_else_changes() {
         }
         assert_eq!(x_bytes, comm_size + 8);
         assert!(pages > 10_000, "{pages} pages compared");
+
+        // The erase information, as makedumpfile records it.
+        assert_eq!(String::from_utf8_lossy(dst.eraseinfo()), eraseinfo);
+        let bytes = std::fs::read(&out).unwrap();
+        if elf {
+            // Anchor: makedumpfile finds our ERASEINFO note: it carries a
+            // source's erase information into its own kdump sub header
+            // (the notes it copies as they are, so the sub header proves it).
+            let again = dir.join("makedumpfile.kdump");
+            run_tool(
+                "makedumpfile",
+                &[
+                    "-c",
+                    "-d",
+                    "31",
+                    out.to_str().unwrap(),
+                    again.to_str().unwrap(),
+                ],
+            );
+            let m = Dump::open(&again).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                String::from_utf8_lossy(m.eraseinfo()),
+                eraseinfo,
+                "makedumpfile's copy"
+            );
+            std::fs::remove_file(&again).unwrap();
+        } else {
+            // kdump_sub_header.offset_eraseinfo / size_eraseinfo (one block
+            // in, at 64 and 72) point at the text, after the page data.
+            let bs = u64::from(dst.kdump_header().unwrap().block_size) as usize;
+            let at = |o: usize| u64::from_le_bytes(bytes[bs + o..bs + o + 8].try_into().unwrap());
+            let (off, size) = (at(64) as usize, at(72) as usize);
+            assert_eq!(&bytes[off..off + size], eraseinfo.as_bytes());
+            assert_eq!(
+                off + size,
+                bytes.len(),
+                "the erase information ends the file"
+            );
+        }
         eprintln!(
             "{suite} elf={elf}: {pages} pages equal the source but for the {x_bytes} erased bytes"
         );
     }
+
+    // Filtering a filtered dump keeps its erase information and adds the new.
+    let twice = dir.join("twice.kdump");
+    run(&args(
+        false,
+        &["linux_banner:16"],
+        &dir.join("erased.elf"),
+        &twice,
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let d = Dump::open(&twice).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        String::from_utf8_lossy(d.eraseinfo()),
+        format!("{eraseinfo}erase linux_banner size 16\n")
+    );
+    std::fs::remove_file(&twice).unwrap();
 
     // Bad specs: an error naming the spec, and no output left behind.
     for (spec, why) in [

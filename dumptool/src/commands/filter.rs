@@ -175,6 +175,7 @@ pub fn run(
         exclude_zero: args.level & 1 != 0,
         dump_level: args.level,
         threads: args.threads.max(1),
+        eraseinfo: erasures.eraseinfo().into_bytes(),
         ..WriteOptions::default()
     };
     let windows = end_pfn.div_ceil(opts.window_pfns);

@@ -85,6 +85,13 @@ pub fn run(path: &Path) -> Result<String, CmdError> {
                 .unwrap_or_else(|| "unknown".into())
         )?;
     }
+    // Only a filtered dump has erase information; its lines name what was
+    // overwritten with 'X'.
+    let erased = String::from_utf8_lossy(dump.eraseinfo());
+    for (i, line) in erased.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+        let label = if i == 0 { "erased:" } else { "" };
+        writeln!(s, "{label:<15}{}", line.trim())?;
+    }
     match CrashedKernel::open(&dump) {
         Ok(k) => {
             let mem = k.memory();

@@ -190,6 +190,8 @@ pub(crate) struct KdumpExtras {
     pub vmcoreinfo: Option<Vec<u8>>,
     /// The ELF notes.
     pub notes: Vec<Note>,
+    /// The erase information text from the sub header, if any.
+    pub eraseinfo: Option<Vec<u8>>,
 }
 
 impl KdumpReader {
@@ -407,6 +409,11 @@ impl KdumpReader {
             None => Vec::new(),
         };
 
+        let eraseinfo = blob(
+            header.eraseinfo,
+            "erase information (from the kdump sub header)",
+        )?;
+
         let reader = KdumpReader {
             src,
             header,
@@ -420,7 +427,14 @@ impl KdumpReader {
             block_size: bs,
             cache: Mutex::new(PageCache::default()),
         };
-        Ok((reader, KdumpExtras { vmcoreinfo, notes }))
+        Ok((
+            reader,
+            KdumpExtras {
+                vmcoreinfo,
+                notes,
+                eraseinfo,
+            },
+        ))
     }
 
     /// The headers.

@@ -121,6 +121,7 @@ pub struct Dump {
     format: DumpFormat,
     vmcoreinfo: Option<VmcoreInfo>,
     notes: Notes,
+    eraseinfo: Vec<u8>,
     reader: Reader,
     page_size: u64,
     max_pfn: u64,
@@ -243,6 +244,7 @@ impl Dump {
             path: path.to_path_buf(),
             format,
             vmcoreinfo,
+            eraseinfo: notes.eraseinfo().map(<[u8]>::to_vec).unwrap_or_default(),
             notes,
             reader: Reader::Elf(reader),
             page_size,
@@ -273,6 +275,7 @@ impl Dump {
             format,
             vmcoreinfo,
             notes,
+            eraseinfo: extras.eraseinfo.unwrap_or_default(),
             reader: Reader::Kdump(Box::new(reader)),
             page_size,
             max_pfn,
@@ -293,6 +296,14 @@ impl Dump {
     /// The parsed VMCOREINFO (from the kdump sub header or the ELF note).
     pub fn vmcoreinfo(&self) -> Option<&VmcoreInfo> {
         self.vmcoreinfo.as_ref()
+    }
+
+    /// The erase information a filter recorded: makedumpfile's text, one
+    /// `erase SYMBOL[.member] size N` line per erased variable (from the
+    /// kdump sub header, or an ELF dump's `ERASEINFO` note); empty when the
+    /// dump was not filtered with erasures.
+    pub fn eraseinfo(&self) -> &[u8] {
+        &self.eraseinfo
     }
 
     /// The ELF notes (`NT_PRSTATUS` per CPU, VMCOREINFO, qemu's, ...).

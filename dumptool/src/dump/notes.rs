@@ -9,6 +9,9 @@ use std::path::Path;
 pub const NT_PRSTATUS: u32 = 1;
 /// Name of the VMCOREINFO note.
 pub const VMCOREINFO_NOTE: &str = "VMCOREINFO";
+/// Name of the note (`n_type` 0) in which makedumpfile's ELF outputs keep
+/// their erase information.
+pub const ERASEINFO_NOTE: &str = "ERASEINFO";
 
 /// One ELF note.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +66,14 @@ impl Notes {
     /// The first note named `name`.
     pub fn find(&self, name: &str) -> Option<&Note> {
         self.list.iter().find(|n| n.name == name)
+    }
+
+    /// The text of the erase information note (`ERASEINFO`, type 0), if any.
+    pub fn eraseinfo(&self) -> Option<&[u8]> {
+        self.list
+            .iter()
+            .find(|n| n.name == ERASEINFO_NOTE && n.ntype == 0)
+            .map(|n| n.desc.as_slice())
     }
 
     /// The VMCOREINFO note's text, if there is one.

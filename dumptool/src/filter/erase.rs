@@ -42,6 +42,9 @@ const MAX_ERASE: u64 = 16 << 20;
 pub struct Erasure {
     /// The spec as given.
     pub spec: String,
+    /// The same erasure as makedumpfile's filter config writes it
+    /// (`SYMBOL[.member.path]`): what its erase-info line names.
+    pub expr: String,
     /// Kernel virtual address of the first byte.
     pub vaddr: u64,
     /// Bytes erased.
@@ -91,6 +94,16 @@ impl Erasures {
         &self.list
     }
 
+    /// The erase information recorded in the output: one makedumpfile
+    /// line per erasure, `erase SYMBOL[.member.path] size N`, the text
+    /// makedumpfile keeps in a kdump sub header or an `ERASEINFO` note.
+    pub fn eraseinfo(&self) -> String {
+        self.list
+            .iter()
+            .map(|e| format!("erase {} size {}\n", e.expr, e.len))
+            .collect()
+    }
+
     /// Overwrites the erased bytes that fall in `page`, the bytes of pfn
     /// `pfn`.
     pub fn apply(&self, pfn: u64, page: &mut [u8]) {
@@ -121,6 +134,10 @@ impl Erasure {
             Some(n) => (0, n),
             None => member_extent(kernel, spec, what)?,
         };
+        let expr = match what.split_once('.') {
+            Some((_, path)) if parse_size(what).is_none() => format!("{symbol}.{path}"),
+            _ => symbol.to_string(),
+        };
         if len == 0 || len > MAX_ERASE {
             return Err(bad(spec, format!("{len} bytes (must be 1 to {MAX_ERASE})")));
         }
@@ -131,6 +148,7 @@ impl Erasure {
         let phys = physical_ranges(kernel, spec, vaddr, len)?;
         Ok(Erasure {
             spec: spec.to_string(),
+            expr,
             vaddr,
             len,
             phys,

@@ -1,6 +1,7 @@
 //! The ELF64 writer, like `makedumpfile -E`: the ELF header, the program
 //! headers right after it (`e_phoff` = 64: makedumpfile assumes that), one
-//! `PT_NOTE` with every note of the source (VMCOREINFO included), then the
+//! `PT_NOTE` with every note of the source (VMCOREINFO included; the erase
+//! information as an `ERASEINFO` note, as makedumpfile keeps it), then the
 //! pages of the `PT_LOAD` segments from a page-aligned offset on.
 //!
 //! A segment is a run of written pages: it ends at every page left out
@@ -200,7 +201,8 @@ pub(crate) fn write(
     }
 
     // Headers and notes.
-    let notes = meta::note_area(src);
+    let eraseinfo = meta::eraseinfo(src, &opts.eraseinfo);
+    let notes = meta::note_area(src, Some(&eraseinfo));
     let phnum = nsegs + 1;
     let xnum = phnum >= PN_XNUM;
     let phdrs_end = EHDR_SIZE + phnum * PHDR_SIZE;

@@ -4,10 +4,11 @@
 //! | where | what |
 //! | --- | --- |
 //! | block 0 | `disk_dump_header`: `KDUMP   `, version 6, utsname, timestamp, status (codec flag, `DUMP_DH_COMPRESSED_INCOMPLETE`), block size, sizes, `max_mapnr` (32 bits), `nr_cpus` |
-//! | block 1.. | `kdump_sub_header` (104 bytes: phys_base, dump_level, offsets of VMCOREINFO and of the notes, `max_mapnr_64`), then the source's ELF notes (VMCOREINFO points into its note) |
+//! | block 1.. | `kdump_sub_header` (104 bytes: phys_base, dump_level, offsets of VMCOREINFO, of the notes and of the erase information, `max_mapnr_64`), then the source's ELF notes (VMCOREINFO points into its note) |
 //! | then | 1st bitmap (pfns the source holds), 2nd bitmap (pfns written), each `max_mapnr` bits rounded up to blocks |
 //! | then | page descriptors `{ i64 offset; u32 size; u32 flags; u64 page_flags }` in pfn order, one slot per page the first pass kept |
 //! | then | the shared zero page, then page data |
+//! | then | the erase information text, if any (`erase SYMBOL size N` lines) |
 //!
 //! Readers find a page's descriptor by the rank of its pfn in the 2nd
 //! bitmap, never by the table's size. Zero pages always point at the one
@@ -102,7 +103,7 @@ pub(crate) fn write(
     }
     let slots: u64 = counts.iter().sum();
 
-    let notes = meta::note_area(src);
+    let notes = meta::note_area(src, None);
     let layout = Layout::new(
         src.page_size(),
         windows.max_pfn(),
@@ -174,6 +175,12 @@ pub(crate) fn write(
     }
     descs.flush(sink)?;
     data.flush(sink)?;
+    // The erase information follows the page data, as makedumpfile puts it.
+    let eraseinfo = meta::eraseinfo(src, &opts.eraseinfo);
+    let eraseinfo_area = (!eraseinfo.is_empty()).then(|| (data.pos(), eraseinfo.len() as u64));
+    if let Some((at, _)) = eraseinfo_area {
+        sink.write_at(at, &eraseinfo)?;
+    }
 
     // Headers last: the status depends on what could be read.
     let mut status = codec.flag();
@@ -181,7 +188,7 @@ pub(crate) fn write(
         status |= DUMP_DH_COMPRESSED_INCOMPLETE;
     }
     sink.write_at(0, &main_header(src, &layout, windows.max_pfn(), status))?;
-    let mut sub = sub_header(src, opts, windows.max_pfn(), bs, &notes);
+    let mut sub = sub_header(src, opts, windows.max_pfn(), bs, &notes, eraseinfo_area);
     sub.extend_from_slice(&notes.bytes);
     sink.write_at(bs, &sub)?;
     Ok(stats)
@@ -232,6 +239,7 @@ fn sub_header(
     max_mapnr: u64,
     bs: u64,
     notes: &meta::NoteArea,
+    eraseinfo: Option<(u64, u64)>,
 ) -> Vec<u8> {
     let mut s = vec![0u8; SUB_HEADER_SIZE as usize];
     let put = |s: &mut Vec<u8>, at: usize, v: u64| s[at..at + 8].copy_from_slice(&v.to_le_bytes());
@@ -247,8 +255,12 @@ fn sub_header(
         put(&mut s, 48, notes_at);
         put(&mut s, 56, notes.bytes.len() as u64);
     }
-    // No erase information; start_pfn_64 / end_pfn_64 only matter for
-    // split dumps (0, as makedumpfile leaves them).
+    if let Some((off, size)) = eraseinfo {
+        put(&mut s, 64, off);
+        put(&mut s, 72, size);
+    }
+    // start_pfn_64 / end_pfn_64 only matter for split dumps (0, as
+    // makedumpfile leaves them).
     put(&mut s, 96, max_mapnr);
     s
 }

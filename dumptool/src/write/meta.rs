@@ -1,10 +1,11 @@
 //! What an output carries about the dumped kernel besides its pages, taken
 //! from the source: the ELF notes (every note, VMCOREINFO included), the
-//! utsname, `phys_base`, the ELF machine and a timestamp.
+//! utsname, `phys_base`, the ELF machine, a timestamp and the erase
+//! information.
 
 use super::error::WriteError;
 use crate::dump::kdump::Utsname;
-use crate::dump::notes::VMCOREINFO_NOTE;
+use crate::dump::notes::{ERASEINFO_NOTE, VMCOREINFO_NOTE};
 use crate::dump::Dump;
 
 /// The source's notes serialised as one ELF note area.
@@ -33,13 +34,28 @@ fn push_note(out: &mut Vec<u8>, name: &str, ntype: u32, desc: &[u8]) -> usize {
     at
 }
 
-/// Every note of `src`, in order. When the source keeps VMCOREINFO outside
-/// its notes (a kdump sub header), it is added as a `VMCOREINFO` note
-/// rebuilt from its lines.
-pub(crate) fn note_area(src: &Dump) -> NoteArea {
+/// The erase information of the output: the source's, then `added`'s.
+pub(crate) fn eraseinfo(src: &Dump, added: &[u8]) -> Vec<u8> {
+    let mut text = src.eraseinfo().to_vec();
+    if !text.is_empty() && !text.ends_with(b"\n") && !added.is_empty() {
+        text.push(b'\n');
+    }
+    text.extend_from_slice(added);
+    text
+}
+
+/// Every note of `src`, in order, but its erase information note: that is
+/// `eraseinfo`, appended as an `ERASEINFO` note when given and not empty
+/// (an ELF output's; a kdump output keeps it in its sub header). When the
+/// source keeps VMCOREINFO outside its notes (a kdump sub header), it is
+/// added as a `VMCOREINFO` note rebuilt from its lines.
+pub(crate) fn note_area(src: &Dump, eraseinfo: Option<&[u8]>) -> NoteArea {
     let mut bytes = Vec::new();
     let mut vmcoreinfo = None;
     for n in src.notes() {
+        if n.name == ERASEINFO_NOTE && n.ntype == 0 {
+            continue;
+        }
         let at = push_note(&mut bytes, &n.name, n.ntype, &n.desc);
         if n.name == VMCOREINFO_NOTE && vmcoreinfo.is_none() {
             vmcoreinfo = Some((at, n.desc.len()));
@@ -51,6 +67,9 @@ pub(crate) fn note_area(src: &Dump) -> NoteArea {
             let at = push_note(&mut bytes, VMCOREINFO_NOTE, 0, text.as_bytes());
             vmcoreinfo = Some((at, text.len()));
         }
+    }
+    if let Some(text) = eraseinfo.filter(|t| !t.is_empty()) {
+        push_note(&mut bytes, ERASEINFO_NOTE, 0, text);
     }
     NoteArea { bytes, vmcoreinfo }
 }

@@ -98,6 +98,13 @@ pub struct WriteOptions {
     /// for the second; windows past it are asked for twice. 0 always asks
     /// twice.
     pub remember_words: usize,
+    /// Erase information to record, in makedumpfile's text form (one
+    /// `erase SYMBOL[.member] size N` line per erasure, see
+    /// [`crate::filter::erase::Erasures::eraseinfo`]), after whatever the
+    /// source already carries: a kdump output keeps it in the sub header
+    /// (`offset_eraseinfo`), an ELF output in an `ERASEINFO` note, as
+    /// makedumpfile does. Empty by default.
+    pub eraseinfo: Vec<u8>,
 }
 
 /// The default window: 1 Mi pfns (4 GiB of 4 KiB pages; 128 KiB per
@@ -121,6 +128,7 @@ impl Default for WriteOptions {
             threads: 1,
             window_pfns: DEFAULT_WINDOW_PFNS,
             remember_words: DEFAULT_REMEMBER_WORDS,
+            eraseinfo: Vec::new(),
         }
     }
 }
