@@ -13,6 +13,7 @@ use dumptool::filter::erase::ERASE_BYTE;
 use ktype_runtime::resolve::SystemMap;
 use ktype_tests::fixtures::{kernel, repo_root, run_tool, vmcore};
 use ktype_tests::pahole;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 fn work() -> PathBuf {
@@ -22,21 +23,16 @@ fn work() -> PathBuf {
     d
 }
 
+/// `dumptool filter -d 31 -E|-c --threads 2 --erase SPEC... IN OUT`.
 fn args(elf: bool, erase: &[&str], input: &Path, output: &Path) -> FilterArgs {
-    FilterArgs {
-        level: 31,
-        elf,
-        zlib: !elf,
-        lzo: false,
-        snappy: false,
-        zstd: false,
-        flattened: false,
-        threads: 2,
-        report: None,
-        erase: erase.iter().map(|s| s.to_string()).collect(),
-        input: input.to_path_buf(),
-        output: Some(output.to_path_buf()),
+    let mut words: Vec<OsString> = ["-d", "31", if elf { "-E" } else { "-c" }, "--threads", "2"]
+        .map(OsString::from)
+        .into();
+    for spec in erase {
+        words.extend(["--erase".into(), (*spec).into()]);
     }
+    words.extend([input.into(), output.into()]);
+    FilterArgs::from_words(words).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]

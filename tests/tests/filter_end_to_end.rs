@@ -9,6 +9,7 @@ use dumptool::dump::{Dump, PageState};
 use dumptool::filter::PageClass;
 use ktype_tests::fixtures::{repo_root, vmcore};
 use std::collections::BTreeSet;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -18,21 +19,19 @@ fn work() -> PathBuf {
     d
 }
 
+/// `dumptool filter -d LEVEL -FLAG --threads 2 IN OUT` (`flag` one of
+/// `E c l p z`).
 fn args(level: u32, flag: char, input: &Path, output: &Path) -> FilterArgs {
-    FilterArgs {
-        level,
-        elf: flag == 'E',
-        zlib: flag == 'c',
-        lzo: flag == 'l',
-        snappy: flag == 'p',
-        zstd: flag == 'z',
-        flattened: false,
-        threads: 2,
-        report: None,
-        erase: Vec::new(),
-        input: input.to_path_buf(),
-        output: Some(output.to_path_buf()),
-    }
+    let words: [OsString; 7] = [
+        "-d".into(),
+        level.to_string().into(),
+        format!("-{flag}").into(),
+        "--threads".into(),
+        "2".into(),
+        input.into(),
+        output.into(),
+    ];
+    FilterArgs::from_words(words).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Pfns below `end` for which `dump` stores no data.

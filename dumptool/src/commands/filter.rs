@@ -61,6 +61,32 @@ pub struct FilterArgs {
     pub output: Option<PathBuf>,
 }
 
+impl FilterArgs {
+    /// Parses the words after `dumptool filter`, as the command line would:
+    /// the way for a program (or a test) to run the filter with the very
+    /// options a user types.
+    ///
+    /// ```
+    /// use dumptool::commands::filter::FilterArgs;
+    /// let args = FilterArgs::from_words(["-d", "31", "-c", "--erase", "jiffies_64:8", "vmcore", "out"])?;
+    /// assert_eq!((args.level, args.zlib, args.erase.len()), (31, true, 1));
+    /// assert!(FilterArgs::from_words(["-d", "32", "vmcore", "out"]).is_err());
+    /// # Ok::<(), clap::Error>(())
+    /// ```
+    pub fn from_words<I, S>(words: I) -> Result<FilterArgs, clap::Error>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<std::ffi::OsString>,
+    {
+        use clap::FromArgMatches;
+        let cmd = FilterArgs::augment_args(clap::Command::new("dumptool filter"));
+        let argv = std::iter::once(std::ffi::OsString::from("filter"))
+            .chain(words.into_iter().map(Into::into));
+        let matches = cmd.try_get_matches_from(argv)?;
+        FilterArgs::from_arg_matches(&matches)
+    }
+}
+
 /// Report formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
