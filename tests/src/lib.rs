@@ -3,5 +3,6 @@
 //! output of the anchor tools (pahole, bpftool).
 
 pub mod bpftool;
+pub mod dump_navigate;
 pub mod fixtures;
 pub mod pahole;

@@ -162,7 +162,25 @@ impl Dump {
     /// Opens the dump at `path`, detecting its format.
     pub fn open(path: impl AsRef<Path>) -> Result<Dump, DumpError> {
         let path = path.as_ref();
-        let file = MmapSource::open(path)?;
+        Dump::from_source(path, MmapSource::open(path)?)
+    }
+
+    /// A dump whose file content is already in memory (received over the
+    /// network, cut out of something else, a fuzzer's input); `name` stands
+    /// for the file in errors.
+    ///
+    /// ```
+    /// use dumptool::dump::{Dump, DumpError};
+    /// let e = Dump::from_bytes("not-a-dump", b"hello".to_vec()).unwrap_err();
+    /// assert!(matches!(e, DumpError::UnknownFormat { .. }));
+    /// assert!(e.to_string().contains("not-a-dump"));
+    /// ```
+    pub fn from_bytes(name: impl AsRef<Path>, bytes: Vec<u8>) -> Result<Dump, DumpError> {
+        let path = name.as_ref();
+        Dump::from_source(path, MmapSource::from_bytes(path, bytes))
+    }
+
+    fn from_source(path: &Path, file: MmapSource) -> Result<Dump, DumpError> {
         let first = head(&file);
         if flat::is_flattened(&first) {
             let flat = FlatSource::new(file)?;

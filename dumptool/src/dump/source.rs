@@ -1,6 +1,7 @@
 //! Random access to the bytes of a dump file: the memory-mapped plain file
-//! ([`MmapSource`]) and, in [`super::flat`], the makedumpfile flattened
-//! format read in place. The format readers see only [`Source`].
+//! or bytes already in memory ([`MmapSource`]) and, in [`super::flat`], the
+//! makedumpfile flattened format read in place. The format readers see only
+//! [`Source`].
 
 use super::error::DumpError;
 use memmap2::Mmap;
@@ -38,7 +39,7 @@ pub enum Region {
     /// `len` bytes at `start` of a mapping.
     Mapped {
         /// The mapping.
-        map: Arc<Mmap>,
+        map: Arc<Backing>,
         /// First byte.
         start: usize,
         /// Length.
@@ -109,11 +110,30 @@ pub(crate) fn checked_range(
     (end <= total).then_some(start..end)
 }
 
-/// A plain dump file, memory-mapped read-only.
+/// The bytes of a [`MmapSource`].
+#[derive(Debug)]
+pub enum Backing {
+    /// A read-only mapping of the file.
+    Mapped(Mmap),
+    /// Bytes in memory (see [`MmapSource::from_bytes`]).
+    Memory(Vec<u8>),
+}
+
+impl Deref for Backing {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Backing::Mapped(m) => m,
+            Backing::Memory(v) => v,
+        }
+    }
+}
+
+/// A plain dump file, memory-mapped read-only (or already in memory).
 #[derive(Debug, Clone)]
 pub struct MmapSource {
     path: Arc<Path>,
-    map: Arc<Mmap>,
+    map: Arc<Backing>,
 }
 
 impl MmapSource {
@@ -138,12 +158,21 @@ impl MmapSource {
         let map = unsafe { Mmap::map(&file) }.map_err(|e| io("map", e))?;
         Ok(MmapSource {
             path: Arc::from(path),
-            map: Arc::new(map),
+            map: Arc::new(Backing::Mapped(map)),
         })
     }
 
+    /// A dump file's bytes already in memory; `path` only names them in
+    /// errors.
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> MmapSource {
+        MmapSource {
+            path: Arc::from(path),
+            map: Arc::new(Backing::Memory(bytes)),
+        }
+    }
+
     /// The whole mapping.
-    pub(crate) fn map(&self) -> &Arc<Mmap> {
+    pub(crate) fn map(&self) -> &Arc<Backing> {
         &self.map
     }
 
