@@ -130,13 +130,18 @@ impl Erasure {
             )
         })?;
         let base = symbol_address(kernel, spec, symbol)?;
-        let (offset, len) = match parse_size(what) {
-            Some(n) => (0, n),
-            None => member_extent(kernel, spec, what)?,
-        };
-        let expr = match what.split_once('.') {
-            Some((_, path)) if parse_size(what).is_none() => format!("{symbol}.{path}"),
-            _ => symbol.to_string(),
+        // `expr` names the erased bytes as makedumpfile's erase info does:
+        // the symbol, then the member path without the type.
+        let (offset, len, expr) = match parse_size(what) {
+            Some(n) => (0, n, symbol.to_string()),
+            None => {
+                let (offset, len) = member_extent(kernel, spec, what)?;
+                let expr = match what.split_once('.') {
+                    Some((_, path)) => format!("{symbol}.{path}"),
+                    None => symbol.to_string(),
+                };
+                (offset, len, expr)
+            }
         };
         if len == 0 || len > MAX_ERASE {
             return Err(bad(spec, format!("{len} bytes (must be 1 to {MAX_ERASE})")));
