@@ -8,7 +8,7 @@
 #   bench/dump_bootstrap.sh
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-FIX=${FIXTURES_DIR:-$REPO/target/fixtures}
+FIX=${FIXTURES_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ktype-fixtures}
 OUT=$REPO/target/bench
 mkdir -p "$OUT"
 bash "$REPO/scripts/fixtures.sh" vmcores --mem 1024 bookworm trixie >&2

@@ -6,7 +6,7 @@
 #   scripts/fixtures.sh vmcores [--mem MiB] [SUITE...]
 #                                              real crash dumps of those kernels booted in qemu
 #
-# Output goes to $FIXTURES_DIR (default: <repo>/target/fixtures). Every fixture directory is
+# Output goes to $FIXTURES_DIR (default: ~/.cache/ktype-fixtures). Every fixture directory is
 # built in a staging directory, gets a `.complete` marker written last and is then moved into
 # place; a directory whose `.complete` names the current layout version is never rebuilt (a
 # vmcore also not while kernels/<suite>/release is unchanged). Concurrent runs serialise on
@@ -15,15 +15,18 @@ set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$SCRIPT_DIR/.." && pwd)
-FIXTURES_DIR=${FIXTURES_DIR:-$REPO/target/fixtures}
-ALL_SUITES=(bookworm trixie)
+# The cache lives outside the checkout (a fresh clone, as CI makes, reuses it); its fixture
+# directories are keyed by the kernel release they were built from, and rebuilt when that changes.
+FIXTURES_DIR=${FIXTURES_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ktype-fixtures}
+# bookworm 6.1, trixie 6.12 and sid: the newest kernel Debian ships, whatever its version is today.
+ALL_SUITES=(bookworm trixie sid)
 # Modules copied into kernels/<suite>/modules (plus their dependencies). Override with a space-separated list.
 # virtio_pci, virtio_blk and crc32c_generic (ext4 mount) are needed by the vmcores guest (trixie builds virtio_pci in).
 FIXTURE_MODULES=${FIXTURE_MODULES:-"qemu_fw_cfg ext4 virtio_net nf_tables virtio_blk virtio_pci crc32c_generic"}
 # Modules that must exist; the others only warn when a kernel lacks them.
 REQUIRED_MODULES="qemu_fw_cfg"
 # Bumped when the content of kernels/<suite> changes; a .complete with another layout is rebuilt.
-KERNELS_LAYOUT=3
+KERNELS_LAYOUT=4
 VMCORES_LAYOUT=3
 DEFAULT_MEM=768
 
@@ -53,7 +56,7 @@ commands:
 
 suites: ${ALL_SUITES[*]} (default: all)
 environment:
-  FIXTURES_DIR      output root (default: <repo>/target/fixtures; now: $FIXTURES_DIR)
+  FIXTURES_DIR      output root (default: ~/.cache/ktype-fixtures; now: $FIXTURES_DIR)
   DEBIAN_MIRROR     archive URI for suites other than the host's (default: read from the host's apt sources)
   FIXTURE_MODULES   modules to copy (default: "$FIXTURE_MODULES")
   QEMU_ACCEL        qemu accelerator for vmcores (default: tcg)
@@ -306,6 +309,33 @@ module_depends() { # PLAIN.ko -> comma-separated dependency names
 	rm -f "$tmp"
 }
 
+# The packages a kernel is made of: PKG and, recursively, every linux-* dependency pinned to VERSION.
+kernel_package_set() { # PKG VERSION
+	local queue=("$1") ver=$2 seen=" " p dep
+	while ((${#queue[@]})); do
+		p=${queue[0]}
+		queue=("${queue[@]:1}")
+		[[ $seen == *" $p "* ]] && continue
+		seen+="$p "
+		echo "$p"
+		for dep in $(apt_cache show "$p=$ver" | sed -n 's/^\(Pre-\)\?Depends: //p' | tr ',' '\n' |
+			sed -E 's/^ +//; s/ *\|.*//' | awk -v pin="(= $ver)" '$1 ~ /^linux-/ && index($0, pin) {print $1}'); do
+			queue+=("$dep")
+		done
+	done
+}
+
+find_in() { # ROOT RELGLOB... : the first existing path under ROOT matching one of the globs
+	local root=$1 g f
+	shift
+	for g in "$@"; do
+		for f in "$root"/$g; do
+			[[ -e $f ]] && { echo "$f"; return 0; }
+		done
+	done
+	return 1
+}
+
 build_kernel() { # SUITE
 	local suite=$1 out="$FIXTURES_DIR/kernels/$1" t0=$SECONDS
 	local stage="$FIXTURES_DIR/kernels/.$1.staging" pkg ver deb dbgdeb release vmlinuz root
@@ -321,36 +351,36 @@ build_kernel() { # SUITE
 	read -r pkg ver <<<"$resolved"
 	log "$suite: linux-image-amd64 -> $pkg $ver"
 
-	deb=$(download "$stage/dl" "$pkg" "$ver")
-	dpkg-deb -x "$deb" "$root" || die "dpkg-deb -x $deb failed"
-	vmlinuz=$(ls "$root"/boot/vmlinuz-* 2>/dev/null | first)
-	[[ -f $vmlinuz ]] || die "$pkg $ver contains no /boot/vmlinuz-*; contents: $(dpkg-deb -c "$deb" | first 20)"
-	release=${vmlinuz##*/vmlinuz-}
-	local pkgs_used=("$pkg=$ver")
-
-	# Modules: in the image package, else in a linux-modules-* package it depends on.
-	local moddir=""
-	for moddir in "$root/lib/modules/$release" "$root/usr/lib/modules/$release"; do
-		[[ -d $moddir/kernel ]] && break
+	# The kernel is the image package plus every linux-* package it depends on at exactly its
+	# version (bookworm/trixie: one package; sid: a metapackage over linux-binary-*,
+	# linux-modules-* and linux-base-*). Where each file lives is then looked up in them.
+	local pkgs=() p pkgs_used=()
+	mapfile -t pkgs < <(kernel_package_set "$pkg" "$ver")
+	for p in "${pkgs[@]}"; do
+		deb=$(download "$stage/dl" "$p" "$ver")
+		dpkg-deb -x "$deb" "$root" || die "dpkg-deb -x $deb failed"
+		pkgs_used+=("$p=$ver")
 	done
-	if [[ ! -d $moddir/kernel ]]; then
-		local mdep mdeb
-		for mdep in $(apt_cache show "$pkg=$ver" | sed -n 's/^\(Pre-\)\?Depends: //p' | tr ',' '\n' |
-			sed -E 's/^ +//; s/ .*//' | grep -E '^linux-modules-' || true); do
-			log "$suite: modules are in $mdep"
-			mdeb=$(download "$stage/dl" "$mdep" "$ver")
-			dpkg-deb -x "$mdeb" "$root" || die "dpkg-deb -x $mdep failed"
-			pkgs_used+=("$mdep=$ver")
-		done
-		for moddir in "$root/lib/modules/$release" "$root/usr/lib/modules/$release"; do
-			[[ -d $moddir/kernel ]] && break
-		done
-		[[ -d $moddir/kernel ]] || die "$suite: no modules for $release in $pkg or its linux-modules-* dependencies"
-	fi
+	local from="${pkgs[*]} ($ver, from $suite's linux-image-amd64)"
+	vmlinuz=$(find_in "$root" boot/vmlinuz-'*' usr/lib/modules/'*'/vmlinuz lib/modules/'*'/vmlinuz) ||
+		die "$suite: no vmlinuz (boot/vmlinuz-*, usr/lib/modules/*/vmlinuz) in $from"
+	case $vmlinuz in
+	*/boot/vmlinuz-*) release=${vmlinuz##*/vmlinuz-} ;;
+	*) release=$(basename "$(dirname "$vmlinuz")") ;;
+	esac
+	log "$suite: release $release; vmlinuz is ${vmlinuz#"$root"/}"
+
+	local moddir=""
+	moddir=$(find_in "$root" "usr/lib/modules/$release/kernel" "lib/modules/$release/kernel") ||
+		die "$suite: no modules directory (usr/lib/modules/$release/kernel) in $from"
+	moddir=${moddir%/kernel}
 
 	# vmlinux
 	cp "$vmlinuz" "$stage/out/vmlinuz"
-	[[ -f $root/boot/config-$release ]] && cp "$root/boot/config-$release" "$stage/out/config"
+	local config
+	config=$(find_in "$root" "boot/config-$release" "usr/lib/modules/$release/config" "lib/modules/$release/config") ||
+		die "$suite: no kernel config (boot/config-$release, usr/lib/modules/$release/config) in $from"
+	cp "$config" "$stage/out/config"
 	extract_vmlinux "$vmlinuz" "$stage/out/vmlinux" ||
 		die "$suite: could not find a compressed ELF payload in $vmlinuz (tried xz, zstd, gzip, lz4, lzma, bzip2, lzo)"
 	readelf -SW "$stage/out/vmlinux" | grep -E '[[:space:]]\.BTF[[:space:]]' >/dev/null ||
@@ -358,21 +388,25 @@ build_kernel() { # SUITE
 	LC_ALL=C grep -aq "Linux version $release " "$stage/out/vmlinux" ||
 		die "$suite: extracted vmlinux does not carry the banner 'Linux version $release'"
 
-	# System.map: Debian's image packages ship a one-line stub; the real one is in the -dbg package.
-	local smap="$root/boot/System.map-$release"
-	if [[ ! -f $smap ]] || (($(wc -l <"$smap") < 1000)); then
-		local dbg="$pkg-dbg"
-		[[ $pkg == *-unsigned ]] && dbg="${pkg%-unsigned}-dbg"
-		apt_cache show "$dbg=$ver" >/dev/null 2>&1 || dbg="linux-image-$release-dbg"
-		log "$suite: System.map in the package is a stub; fetching it from $dbg $ver (large download)"
-		dbgdeb=$(download "$stage/dl" "$dbg" "$ver")
-		# System.map is one of the first members: stop reading the (huge) archive once it is out.
-		(dpkg-deb --fsys-tarfile "$dbgdeb" 2>/dev/null || true) |
-			tar -x -C "$root" --occurrence=1 -f - "./usr/lib/debug/boot/System.map-$release" ||
-			die "$suite: $dbg has no ./usr/lib/debug/boot/System.map-$release"
-		smap="$root/usr/lib/debug/boot/System.map-$release"
-		rm -f "$dbgdeb"
-		pkgs_used+=("$dbg=$ver")
+	# The -dbg package: the vmlinux with DWARF (for drgn and crash) and, where the image ships
+	# a one-line stub, the real System.map.
+	local dbg="$pkg-dbg"
+	[[ $pkg == *-unsigned ]] && dbg="${pkg%-unsigned}-dbg"
+	apt_cache show "$dbg=$ver" >/dev/null 2>&1 || dbg="linux-image-$release-dbg"
+	apt_cache show "$dbg=$ver" >/dev/null 2>&1 || die "$suite: no debug package ($pkg-dbg, linux-image-$release-dbg) at $ver"
+	log "$suite: fetching the debug vmlinux and System.map from $dbg $ver (large download)"
+	dbgdeb=$(download "$stage/dl" "$dbg" "$ver")
+	python3 "$SCRIPT_DIR/deb_extract.py" "$dbgdeb" "$stage/dbg" \
+		"usr/lib/debug/boot/System.map-$release|usr/lib/debug/lib/modules/$release/System.map" \
+		"usr/lib/debug/boot/vmlinux-$release|usr/lib/debug/lib/modules/$release/vmlinux" >"$stage/dbg.list" ||
+		die "$suite: $dbg $ver lacks System.map or vmlinux under usr/lib/debug/{boot,lib/modules/$release}"
+	rm -f "$dbgdeb"
+	pkgs_used+=("$dbg=$ver")
+	mv "$stage/dbg/$(grep vmlinux "$stage/dbg.list")" "$stage/out/vmlinux-dbg"
+	local smap
+	smap=$(find_in "$root" "boot/System.map-$release" "usr/lib/modules/$release/System.map" "lib/modules/$release/System.map" || true)
+	if [[ -z $smap ]] || (($(wc -l <"$smap") < 1000)); then
+		smap="$stage/dbg/$(grep System.map "$stage/dbg.list")"
 	fi
 	(($(wc -l <"$smap") >= 1000)) || die "$suite: System.map $smap looks like a stub"
 	cp "$smap" "$stage/out/System.map"
@@ -458,8 +492,22 @@ cmd_kernels() {
 	((${#suites[@]})) || suites=("${ALL_SUITES[@]}")
 	for s in "${suites[@]}"; do
 		check_suite "$s"
-		if complete "$FIXTURES_DIR/kernels/$s" "$KERNELS_LAYOUT"; then
-			log "$s: up to date ($FIXTURES_DIR/kernels/$s, release $(cat "$FIXTURES_DIR/kernels/$s/release"))"
+		local dir="$FIXTURES_DIR/kernels/$s" now built
+		if complete "$dir" "$KERNELS_LAYOUT"; then
+			# Never pinned: a cached kernel that is no longer the suite's current one is rebuilt.
+			built=$(first <"$dir/packages")
+			if now=$(setup_apt "$s" && resolve_image_package "$s"); then
+				now=${now/ /=}
+				if [[ $now != "$built" ]]; then
+					log "$s: $built is cached, but $s now has $now: rebuilding"
+					rm -f "$dir/.complete"
+				fi
+			else
+				warn "$s: cannot resolve the current linux-image-amd64 (offline?); keeping the cached $built"
+			fi
+		fi
+		if complete "$dir" "$KERNELS_LAYOUT"; then
+			log "$s: up to date ($dir, release $(cat "$dir/release"))"
 		else
 			ensure_kernel "$s"
 		fi

@@ -666,9 +666,16 @@ fn repo_root() -> &'static Path {
 /// made by the script when missing; panics when it cannot be had.
 fn fixture(rel: &str) -> PathBuf {
     static MADE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    // The same default as scripts/fixtures.sh (this crate cannot use ktype-tests).
     let dir = std::env::var_os("FIXTURES_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target/fixtures"))
+        .or_else(|| {
+            let cache = std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+            Some(cache.join("ktype-fixtures"))
+        })
+        .expect("neither FIXTURES_DIR, XDG_CACHE_HOME nor HOME is set")
         .join("kernels/bookworm");
     let _made = MADE.lock().unwrap_or_else(|e| e.into_inner());
     if !dir.join(".complete").exists() {

@@ -20,11 +20,18 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Where fixtures live (`FIXTURES_DIR`, default `<repo>/target/fixtures`).
+/// Where fixtures live: `FIXTURES_DIR`, else `scripts/fixtures.sh`'s default
+/// cache outside the checkout (`$XDG_CACHE_HOME` or `~/.cache`, then
+/// `ktype-fixtures`), so that a fresh clone reuses what was built before.
 pub fn fixtures_dir() -> PathBuf {
-    std::env::var_os("FIXTURES_DIR")
+    if let Some(dir) = std::env::var_os("FIXTURES_DIR") {
+        return PathBuf::from(dir);
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target/fixtures"))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .expect("neither FIXTURES_DIR, XDG_CACHE_HOME nor HOME is set");
+    cache.join("ktype-fixtures")
 }
 
 static SCRIPT_LOCK: Mutex<()> = Mutex::new(());
@@ -61,7 +68,7 @@ pub fn ensure(marker: &Path, args: &[&str]) {
 pub struct Kernel {
     /// `bookworm` or `trixie`.
     pub suite: &'static str,
-    /// `target/fixtures/kernels/<suite>`.
+    /// `<fixtures>/kernels/<suite>`.
     pub dir: PathBuf,
 }
 
@@ -127,7 +134,7 @@ pub fn run_tool(cmd: &str, args: &[&str]) -> String {
 pub struct Vmcore {
     /// `bookworm` or `trixie`.
     pub suite: &'static str,
-    /// `target/fixtures/vmcores/<suite>`.
+    /// `<fixtures>/vmcores/<suite>`.
     pub dir: PathBuf,
 }
 

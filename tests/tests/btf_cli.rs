@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 fn snapshot(name: &str, text: &str) {
     insta::with_settings!({
-        filters => vec![(r"\bid \d+", "id [id]"), (r"(?m)^\[\d+\]", "[id]"), (r"/\S*/target/fixtures/", "<fixtures>/")],
+        filters => vec![(r"\bid \d+", "id [id]"), (r"(?m)^\[\d+\]", "[id]"), (r"/\S*/ktype-fixtures/", "<fixtures>/")],
         prepend_module_to_snapshot => false,
     }, {
         insta::assert_snapshot!(name, text);

@@ -17,7 +17,7 @@ fn snapshot(name: &str, text: &str) {
             (r"(kernel:\s+)\S+", "$1[release]"),
             (r"\d+ symbols", "[n] symbols"),
             (r"\d+ bytes, \d+ types", "[n] bytes, [n] types"),
-            (r"/\S*/target/fixtures/", "<fixtures>/"),
+            (r"/\S*/ktype-fixtures/", "<fixtures>/"),
             (r"\bid \d+", "id [id]"),
         ],
         prepend_module_to_snapshot => false,
