@@ -111,6 +111,55 @@ need() { # CMD:PKG... : make sure each command exists, installing its Debian pac
 	done
 }
 
+# A program of another Debian suite, run on this host through that suite's own loader and
+# libraries (e.g. sid's makedumpfile needs glibc 2.38): `apt-get download` of the packages
+# (never pinned: each suite's current versions), `dpkg -x` into one folder, and a wrapper
+# $FIXTURES_DIR/tools/NAME/BIN that runs it through that folder's ld-linux. Rebuilt when the
+# program package's version changes.
+foreign_tool() { # NAME SUITE BIN PKG... (the first PKG is the program's)
+	local name=$1 suite=$2 bin=$3
+	shift 3
+	local dir="$FIXTURES_DIR/tools/$name" stage="$FIXTURES_DIR/tools/.$name.staging" p ver deb vers=()
+	setup_apt "$suite"
+	ver=$(candidate_version "$1")
+	[[ -n $ver ]] || die "$suite has no package $1"
+	if complete "$dir" "$1=$ver"; then
+		log "$name: up to date ($1 $ver from $suite)"
+		return 0
+	fi
+	lock "tools-$name"
+	rm -rf "$stage"
+	mkdir -p "$stage/dl" "$stage/out/root"
+	CLEANUP_PATHS+=("$stage")
+	for p in "$@"; do
+		local v
+		v=$(candidate_version "$p")
+		[[ -n $v ]] || die "$name: $suite has no package $p"
+		deb=$(download "$stage/dl" "$p" "$v")
+		dpkg-deb -x "$deb" "$stage/out/root" || die "dpkg-deb -x $deb failed"
+		vers+=("$p=$v")
+	done
+	local ld
+	ld=$(find_in "$stage/out/root" usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 lib/x86_64-linux-gnu/ld-linux-x86-64.so.2) ||
+		die "$name: no ld-linux-x86-64.so.2 in ${*} from $suite"
+	[[ -x $stage/out/root/$bin ]] || die "$name: $1 $ver from $suite has no $bin"
+	# The wrapper finds its folder at run time, so the cache can be moved.
+	cat >"$stage/out/$(basename "$bin")" <<WRAP
+#!/bin/sh
+# $1 $ver from Debian $suite, through its own loader and libraries (scripts/fixtures.sh tools).
+R=\$(dirname "\$(readlink -f "\$0")")/root
+exec "\$R/${ld#"$stage/out/root/"}" --library-path "\$R/usr/lib/x86_64-linux-gnu:\$R/lib/x86_64-linux-gnu" "\$R/$bin" "\$@"
+WRAP
+	chmod 0755 "$stage/out/$(basename "$bin")"
+	printf '%s\n' "${vers[@]}" >"$stage/out/packages"
+	printf 'layout=%s\nbuilt=%s\n' "$1=$ver" "$(date -u +%FT%TZ)" >"$stage/out/.complete"
+	rm -rf "$dir"
+	mv "$stage/out" "$dir"
+	rm -rf "$stage"
+	unlock "tools-$name"
+	log "$name: $1 $ver from $suite in $dir"
+}
+
 cmd_tools() {
 	apt_install dwarves bpftool libbpf-dev pkg-config makedumpfile qemu-system-x86 busybox-static \
 		cpio xz-utils zstd gzip binutils kmod util-linux gcc libc6-dev python3 file
@@ -126,11 +175,17 @@ cmd_tools() {
 		python3 -c 'import drgn' || die "drgn installed but python3 cannot import it"
 	fi
 	# --- end drgn --------------------------------------------------------------------------------
+	# makedumpfile 1.7.8+ from sid: the anchor that knows 6.12+ kernels (with lzo and zstd).
+	foreign_tool makedumpfile-sid sid usr/bin/makedumpfile makedumpfile libc6 libdw1t64 libelf1t64 \
+		liblzo2-2 libzstd1 zlib1g liblzma5 libbz2-1.0
+	"$FIXTURES_DIR/tools/makedumpfile-sid/makedumpfile" -v >/dev/null 2>&1 ||
+		die "makedumpfile-sid does not run: $("$FIXTURES_DIR/tools/makedumpfile-sid/makedumpfile" -v 2>&1 | first 3)"
 	log "tools installed:"
 	{
 		pahole --version | sed 's/^/  pahole /'
 		bpftool version | first | sed 's/^/  /'
 		makedumpfile -v 2>&1 | first | sed 's/^/  /'
+		"$FIXTURES_DIR/tools/makedumpfile-sid/makedumpfile" -v 2>&1 | first | sed 's/^/  (sid) /'
 		qemu-system-x86_64 --version | first | sed 's/^/  /'
 		python3 -c 'import drgn; print("  drgn", drgn.__version__)'
 	} >&2 || true

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-/// The Debian suites whose kernels are fixtures.
-pub const SUITES: [&str; 2] = ["bookworm", "trixie"];
+/// The Debian suites whose kernels are fixtures: bookworm (6.1), trixie
+/// (6.12) and sid, the newest kernel Debian ships, whatever its version.
+pub const SUITES: [&str; 3] = ["bookworm", "trixie", "sid"];
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
@@ -66,7 +67,7 @@ pub fn ensure(marker: &Path, args: &[&str]) {
 /// One Debian kernel package, extracted.
 #[derive(Debug, Clone)]
 pub struct Kernel {
-    /// `bookworm` or `trixie`.
+    /// A suite of [`SUITES`].
     pub suite: &'static str,
     /// `<fixtures>/kernels/<suite>`.
     pub dir: PathBuf,
@@ -76,6 +77,10 @@ impl Kernel {
     /// The ELF vmlinux with `.BTF`.
     pub fn vmlinux(&self) -> PathBuf {
         self.dir.join("vmlinux")
+    }
+    /// The `-dbg` package's vmlinux, with DWARF (for drgn and crash).
+    pub fn vmlinux_dbg(&self) -> PathBuf {
+        self.dir.join("vmlinux-dbg")
     }
     /// The package's real `System.map`.
     pub fn system_map(&self) -> PathBuf {
@@ -110,6 +115,15 @@ pub fn kernels() -> Vec<Kernel> {
     SUITES.iter().map(|s| kernel(s)).collect()
 }
 
+/// makedumpfile from Debian sid (1.7.8 or newer, with lzo and zstd), run
+/// through sid's own loader and libraries (`scripts/fixtures.sh tools`
+/// makes the wrapper; made first if missing).
+pub fn makedumpfile_sid() -> PathBuf {
+    let dir = fixtures_dir().join("tools/makedumpfile-sid");
+    ensure(&dir.join(".complete"), &["tools"]);
+    dir.join("makedumpfile")
+}
+
 /// Runs a tool and returns its stdout; panics with stderr when it fails.
 pub fn run_tool(cmd: &str, args: &[&str]) -> String {
     let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| {
@@ -132,7 +146,7 @@ pub fn run_tool(cmd: &str, args: &[&str]) -> String {
 /// vmcores` (768 MiB guest; see `scripts/README.md`).
 #[derive(Debug, Clone)]
 pub struct Vmcore {
-    /// `bookworm` or `trixie`.
+    /// A suite of [`SUITES`].
     pub suite: &'static str,
     /// `<fixtures>/vmcores/<suite>`.
     pub dir: PathBuf,

@@ -13,7 +13,10 @@ pub struct Page {
     pub mapping: KAddr,
     /// Buddy order of a free block; fs-private data otherwise.
     pub private: u64,
-    /// Tail pages: head page address with bit 0 set.
+    /// Tail pages have bit 0 set (the rest of the word leads to the head).
+    /// 7.x renamed it `compound_info` (it may hold a mask instead of the
+    /// head's address; bit 0 still marks a tail).
+    #[kernel(any("compound_head", "compound_info"))]
     pub compound_head: u64,
     /// `_mapcount`; page types live here on kernels without `page_type` (atomic_t read as its counter).
     #[kernel(name = "_mapcount")]
@@ -54,7 +57,8 @@ pub enum PageFlags {
     PG_hwpoison,
 }
 
-/// `enum pagetype` (6.12+): the top byte of `page_type`.
+/// `enum pagetype` (6.12+): the top byte of `page_type`. Every type but
+/// hugetlb marks memory the kernel owns (never user data or page cache).
 #[kernel_enum(name = "pagetype", optional)]
 pub enum PageType {
     PGTY_buddy,
@@ -62,7 +66,16 @@ pub enum PageType {
     PGTY_slab,
     PGTY_hugetlb,
     #[kernel(optional)]
+    PGTY_table,
+    #[kernel(optional)]
+    PGTY_guard,
+    #[kernel(optional)]
+    PGTY_zsmalloc,
+    #[kernel(optional)]
     PGTY_unaccepted,
+    /// 7.x: pages of a large kmalloc.
+    #[kernel(optional)]
+    PGTY_large_kmalloc,
 }
 
 /// `enum compound_dtor_id` (6.1): which destructor a compound page has.

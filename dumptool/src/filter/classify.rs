@@ -19,6 +19,36 @@ const CHUNK: u64 = 1024;
 /// `PAGE_MAPPING_ANON`.
 const MAPPING_ANON: u64 = 1;
 
+/// The pfn of the compound head of the tail page `pfn`, from its
+/// `compound_head` (7.x: `compound_info`) word; `None` for a page that is no
+/// tail. The word has bit 0 set on a tail, and the rest is either the head's
+/// `struct page` address or (7.x, with a power-of-two `struct page`) a mask
+/// that turns the tail's `struct page` address into the head's.
+///
+/// ```
+/// use dumptool::filter::classify::compound_head_pfn;
+/// let vmemmap = 0xffffea0000000000u64;
+/// // An address: the head is pfn 0x200.
+/// assert_eq!(compound_head_pfn(vmemmap, 64, 0x203, vmemmap + 0x200 * 64 + 1), Some(0x200));
+/// // A mask of an order-2 folio (4 struct pages of 64 bytes).
+/// assert_eq!(compound_head_pfn(vmemmap, 64, 0x203, !0xffu64 | 1), Some(0x200));
+/// assert_eq!(compound_head_pfn(vmemmap, 64, 0x203, vmemmap + 0x200 * 64), None);
+/// ```
+pub fn compound_head_pfn(vmemmap: u64, page_size: u64, pfn: u64, word: u64) -> Option<u64> {
+    if word & 1 == 0 || page_size == 0 {
+        return None;
+    }
+    let rest = word - 1;
+    let head_addr = if (!rest).wrapping_add(1).is_power_of_two() && rest > vmemmap {
+        // Ones from the top, then zeros: a mask over the tail's own address.
+        vmemmap.checked_add(pfn.checked_mul(page_size)?)? & rest
+    } else {
+        rest
+    };
+    let off = head_addr.checked_sub(vmemmap)?;
+    (off % page_size == 0).then_some(off / page_size)
+}
+
 /// Decides which pages a dump level excludes.
 pub struct Classifier<'k> {
     mem: &'k KernelMemory<'k>,
@@ -178,8 +208,11 @@ impl<'k> Classifier<'k> {
                 (0, false)
             };
             let mut nr = 1u64 << order;
-            let anon = f.mapping & MAPPING_ANON != 0;
-            let cache = r.is_cache(f.flags);
+            // Slab and other kernel-typed pages reuse the words of `mapping`
+            // and the LRU flags' neighbours: never take them for user data or cache.
+            let owned = r.is_kernel_owned(f.flags, f.page_type);
+            let anon = !owned && f.mapping & MAPPING_ANON != 0;
+            let cache = !owned && r.is_cache(f.flags);
             let private = f.flags & r.private != 0;
             let class = if level & EXCLUDE_FREE != 0 && r.is_buddy(f.flags, f.mapcount, f.page_type)
             {
@@ -195,7 +228,7 @@ impl<'k> Classifier<'k> {
                 } else {
                     PageClass::Cache
                 })
-            } else if level & EXCLUDE_USER_DATA != 0 && (anon || hugetlb) {
+            } else if level & EXCLUDE_USER_DATA != 0 && (anon || (hugetlb && !owned)) {
                 Some(PageClass::User)
             } else if f.flags & r.hwpoison != 0 {
                 Some(PageClass::Hwpoison)

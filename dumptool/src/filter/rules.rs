@@ -67,6 +67,10 @@ pub struct Rules {
     pub order: OrderSource,
     /// Hugetlb folios.
     pub hugetlb: HugetlbTest,
+    /// `page_type >> 24` values of memory the kernel owns (slab, page
+    /// tables, ...): such a page is never user data or page cache, whatever
+    /// the word overlaying `mapping` holds. Empty without `enum pagetype`.
+    pub kernel_types: Vec<u8>,
     /// `(rule, where its value came from)`, for the report.
     pub sources: Vec<(String, String)>,
     /// Disagreements between BTF and VMCOREINFO (BTF wins).
@@ -218,7 +222,34 @@ impl Rules {
             ));
             HugetlbTest::Absent
         };
+        let mut kernel_types = Vec::new();
+        if types {
+            let mut names = Vec::new();
+            for v in [
+                PageType::PGTY_buddy,
+                PageType::PGTY_offline,
+                PageType::PGTY_slab,
+                PageType::PGTY_table,
+                PageType::PGTY_guard,
+                PageType::PGTY_zsmalloc,
+                PageType::PGTY_unaccepted,
+                PageType::PGTY_large_kmalloc,
+            ] {
+                if let Ok(Some(b)) = v.try_value() {
+                    kernel_types.push(b as u8);
+                    names.push(format!("{v:?}"));
+                }
+            }
+            sources.push((
+                "kernel-owned pages".into(),
+                format!(
+                    "page_type >> 24 is one of {} (BTF enum pagetype): never user data or cache",
+                    names.join(", ")
+                ),
+            ));
+        }
         Ok(Rules {
+            kernel_types,
             lru,
             head,
             private,
@@ -248,6 +279,12 @@ impl Rules {
     /// A slab page.
     pub fn is_slab(&self, flags: u64, mapcount: i32, page_type: u32) -> bool {
         flags & self.slab_flag != 0 || Self::type_is(self.slab_type, mapcount, page_type)
+    }
+
+    /// Memory the kernel owns by its page type (slab, page tables, ...), or
+    /// a slab page by its flag: never user data or page cache.
+    pub fn is_kernel_owned(&self, flags: u64, page_type: u32) -> bool {
+        flags & self.slab_flag != 0 || self.kernel_types.contains(&((page_type >> 24) as u8))
     }
 
     /// The head of a free buddy block.
