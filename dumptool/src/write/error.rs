@@ -34,6 +34,41 @@ pub enum WriteError {
         /// Its directory.
         dir: PathBuf,
     },
+    /// The output exists and overwriting was not asked for
+    /// ([`super::WriteOptions::overwrite`], `dumptool filter -f`).
+    #[error("{}: the output exists; use -f/--force to overwrite", path.display())]
+    Exists {
+        /// The output path.
+        path: PathBuf,
+    },
+    /// The output is the input dump (the same file by device and inode,
+    /// through whatever path, hard link or symlink): always refused.
+    #[error(
+        "{}: the output is the input dump {} (the same file, device {dev:#x} inode {ino}); \
+         refusing to overwrite the input",
+        output.display(),
+        input.display()
+    )]
+    SameFile {
+        /// The input dump.
+        input: PathBuf,
+        /// The output path asked for.
+        output: PathBuf,
+        /// Their device.
+        dev: u64,
+        /// Their inode.
+        ino: u64,
+    },
+    /// The output path is something a dump must not be written to or over
+    /// (a directory, a socket, a dangling symlink, a block device without
+    /// `-f`, a FIFO without the flattened format).
+    #[error("{}: refusing to write the output there: {detail}", path.display())]
+    Refused {
+        /// The output path asked for.
+        path: PathBuf,
+        /// Why.
+        detail: String,
+    },
     /// The source dump could not be read (outside single pages, which are
     /// counted as unreadable instead).
     #[error(transparent)]

@@ -1,0 +1,495 @@
+//! "Never destroy anything, whatever the input or the paths": the
+//! `dumptool` binary run on copies of a real dump (the bookworm fixture)
+//! with hostile output paths, signals, absurd thread counts and a cut input.
+//! (These tests live in the dumptool package because they need its binary;
+//! the fixture helpers are the test crate's, included by path.)
+
+#[path = "../../tests/src/fixtures.rs"]
+#[allow(dead_code)]
+mod fixtures;
+
+use dumptool::dump::Dump;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A fresh scratch directory under the target directory.
+fn scratch(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable");
+    // target/<profile>/deps/<test> -> target/
+    let target = exe.ancestors().nth(3).expect("target dir").to_path_buf();
+    let d = target.join("hostile-tests").join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("mkdir scratch");
+    d
+}
+
+/// A copy of `src` at `dir/name`.
+fn copy(src: &Path, dir: &Path, name: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::copy(src, &p).unwrap_or_else(|e| panic!("copy {}: {e}", src.display()));
+    p
+}
+
+fn bookworm_kdump() -> PathBuf {
+    fixtures::vmcore("bookworm").kdump_zlib()
+}
+
+fn dumptool() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_dumptool"))
+}
+
+fn run(args: &[&str]) -> Output {
+    dumptool().args(args).output().expect("run dumptool")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 path")
+}
+
+/// Names in `dir`, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// What identifies a file's state: inode, size, change and modification
+/// times, and a hash of its content.
+fn fingerprint(p: &Path) -> (u64, u64, i64, i64, i64, i64, u64) {
+    use std::hash::{Hash, Hasher};
+    let m = std::fs::symlink_metadata(p).unwrap();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    std::fs::read(p).unwrap().hash(&mut h);
+    (
+        m.ino(),
+        m.len(),
+        m.ctime(),
+        m.ctime_nsec(),
+        m.mtime(),
+        m.mtime_nsec(),
+        h.finish(),
+    )
+}
+
+#[test]
+fn an_output_that_is_the_input_is_refused() {
+    let dir = scratch("same-file");
+    let input = copy(&bookworm_kdump(), &dir, "in.kdump");
+    std::fs::hard_link(&input, dir.join("hard")).unwrap();
+    std::os::unix::fs::symlink("in.kdump", dir.join("sym")).unwrap();
+    std::fs::create_dir(dir.join("sub")).unwrap();
+    let dotted = dir.join("sub/../in.kdump");
+    // (After linking: a new link changes the inode's ctime.)
+    let before = fingerprint(&input);
+    for out in [
+        input.clone(),
+        dir.join("hard"),
+        dir.join("sym"),
+        dotted,
+        dir.join("./in.kdump"),
+    ] {
+        for force in [false, true] {
+            let mut args = vec!["filter", "-d", "31", "-c"];
+            if force {
+                args.push("-f");
+            }
+            args.extend([s(&input), s(&out)]);
+            let o = run(&args);
+            let e = stderr(&o);
+            assert!(!o.status.success(), "{out:?} force={force}: {e}");
+            assert!(
+                e.contains(s(&input)) && e.contains(s(&out)) && e.contains("same file"),
+                "the error names both and says why: {e}"
+            );
+        }
+    }
+    // Through the link as the input too.
+    let o = run(&["filter", "-d", "31", "-c", s(&dir.join("hard")), s(&input)]);
+    assert!(!o.status.success() && stderr(&o).contains("same file"));
+    assert_eq!(fingerprint(&input), before, "the input was not touched");
+    assert_eq!(
+        listing(&dir),
+        ["hard", "in.kdump", "sub", "sym"],
+        "no temporary file left"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_existing_output_needs_force() {
+    let dir = scratch("exists");
+    let input = copy(&bookworm_kdump(), &dir, "in.kdump");
+    let out = dir.join("out");
+    std::fs::write(&out, b"precious").unwrap();
+    let o = run(&["filter", "-d", "31", "-c", s(&input), s(&out)]);
+    let e = stderr(&o);
+    assert!(!o.status.success(), "{e}");
+    assert!(
+        e.contains(&format!(
+            "{}: the output exists; use -f/--force to overwrite",
+            s(&out)
+        )),
+        "{e}"
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), b"precious");
+    for flag in ["-f", "--force"] {
+        let o = run(&["filter", "-d", "31", "-c", flag, s(&input), s(&out)]);
+        assert!(o.status.success(), "{flag}: {}", stderr(&o));
+        let d = Dump::open(&out).unwrap_or_else(|e| panic!("{e}"));
+        assert!(d.format().is_kdump());
+        assert_eq!(d.kdump_header().unwrap().dump_level, 31);
+    }
+    assert_eq!(listing(&dir), ["in.kdump", "out"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Makes a device node (the suite runs as root, as CI does).
+fn mknod(path: &Path, kind: &str, major: u32, minor: u32) {
+    let st = Command::new("mknod")
+        .arg(path)
+        .args([kind, &major.to_string(), &minor.to_string()])
+        .status()
+        .expect("run mknod");
+    assert!(st.success(), "mknod {} (needs root)", path.display());
+}
+
+#[test]
+fn devices_are_written_in_place_never_replaced() {
+    let dir = scratch("devices");
+    let input = copy(&bookworm_kdump(), &dir, "in.kdump");
+    let (full, null, blk) = (dir.join("full"), dir.join("null"), dir.join("blk"));
+    mknod(&full, "c", 1, 7);
+    mknod(&null, "c", 1, 3);
+    // An unregistered block major: nothing can be written there.
+    mknod(&blk, "b", 254, 1_048_575);
+    let is = |p: &Path, char_dev: bool, rdev: u64| {
+        let m = std::fs::symlink_metadata(p).unwrap();
+        let ft = m.file_type();
+        assert!(
+            if char_dev {
+                ft.is_char_device()
+            } else {
+                ft.is_block_device()
+            },
+            "{} is still the device node",
+            p.display()
+        );
+        assert_eq!(m.rdev(), rdev, "{}", p.display());
+    };
+
+    // /dev/full: ENOSPC naming the output (like makedumpfile).
+    let o = run(&["filter", "-d", "31", "-c", s(&input), s(&full)]);
+    let e = stderr(&o);
+    assert!(!o.status.success(), "{e}");
+    assert!(
+        e.contains(s(&full)) && e.contains("No space left on device"),
+        "{e}"
+    );
+    is(&full, true, libc_makedev(1, 7));
+
+    // /dev/null: succeeds, whatever the format.
+    for fmt in ["-c", "-E"] {
+        let o = run(&["filter", "-d", "31", fmt, s(&input), s(&null)]);
+        assert!(o.status.success(), "{fmt}: {}", stderr(&o));
+        is(&null, true, libc_makedev(1, 3));
+    }
+
+    // A block device: only with -f (its content would be overwritten).
+    let o = run(&["filter", "-d", "31", "-c", s(&input), s(&blk)]);
+    let e = stderr(&o);
+    assert!(
+        !o.status.success() && e.contains("is a block device") && e.contains("-f"),
+        "{e}"
+    );
+    let o = run(&["filter", "-d", "31", "-c", "-f", s(&input), s(&blk)]);
+    let e = stderr(&o);
+    assert!(
+        !o.status.success() && e.contains(s(&blk)) && e.contains("open the block device"),
+        "{e}"
+    );
+    is(&blk, false, libc_makedev(254, 1_048_575));
+    assert_eq!(listing(&dir), ["blk", "full", "in.kdump", "null"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `makedev(3)` of glibc.
+fn libc_makedev(major: u64, minor: u64) -> u64 {
+    ((major & 0xfffff000) << 32)
+        | ((major & 0xfff) << 8)
+        | ((minor & 0xffffff00) << 12)
+        | (minor & 0xff)
+}
+
+#[test]
+fn a_fifo_is_written_in_place_flattened_only() {
+    let dir = scratch("fifo");
+    let input = copy(&bookworm_kdump(), &dir, "in.kdump");
+    let fifo = dir.join("fifo");
+    let st = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(st.success());
+    // Not flattened: refused at once (a FIFO cannot seek), without waiting
+    // for a reader.
+    let t = Instant::now();
+    let o = run(&["filter", "-d", "31", "-c", s(&input), s(&fifo)]);
+    let e = stderr(&o);
+    assert!(!o.status.success(), "{e}");
+    assert!(
+        e.contains(s(&fifo)) && e.contains("FIFO") && e.contains("-F"),
+        "{e}"
+    );
+    assert!(t.elapsed() < Duration::from_secs(20));
+    // Flattened: a reader gets the stream.
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).expect("read the FIFO"))
+    };
+    let o = run(&["filter", "-d", "31", "-c", "-F", s(&input), s(&fifo)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let got = reader.join().unwrap();
+    assert!(
+        got.starts_with(b"makedumpfile") && got.len() > 1 << 20,
+        "{} bytes of a flattened dump",
+        got.len()
+    );
+    assert!(std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo());
+    let flat = dir.join("flat");
+    std::fs::write(&flat, &got).unwrap();
+    let d = Dump::open(&flat).unwrap_or_else(|e| panic!("{e}"));
+    assert!(d.format().is_flattened());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_symlink_output_writes_its_target_never_the_link() {
+    let dir = scratch("symlink");
+    let input = copy(&bookworm_kdump(), &dir, "in.kdump");
+    std::fs::create_dir(dir.join("elsewhere")).unwrap();
+    let target = dir.join("elsewhere/target");
+    std::fs::write(&target, b"precious").unwrap();
+    let link = dir.join("link");
+    std::os::unix::fs::symlink("elsewhere/target", &link).unwrap();
+
+    let o = run(&["filter", "-d", "31", "-c", s(&input), s(&link)]);
+    let e = stderr(&o);
+    assert!(
+        !o.status.success() && e.contains("exists; use -f/--force"),
+        "{e}"
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), b"precious");
+
+    let o = run(&["filter", "-d", "31", "-c", "-f", s(&input), s(&link)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        std::fs::read_link(&link).unwrap(),
+        PathBuf::from("elsewhere/target")
+    );
+    let d = Dump::open(&target).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(d.kdump_header().unwrap().dump_level, 31);
+    assert_eq!(listing(&dir.join("elsewhere")), ["target"]);
+
+    // A dangling symlink is refused; nothing is created.
+    let dangling = dir.join("dangling");
+    std::os::unix::fs::symlink("elsewhere/nothing", &dangling).unwrap();
+    for force in [&[][..], &["-f"][..]] {
+        let mut args = vec!["filter", "-d", "31", "-c"];
+        args.extend_from_slice(force);
+        args.extend([s(&input), s(&dangling)]);
+        let o = run(&args);
+        let e = stderr(&o);
+        assert!(
+            !o.status.success() && e.contains(s(&dangling)) && e.contains("symlink"),
+            "{e}"
+        );
+    }
+    assert_eq!(listing(&dir.join("elsewhere")), ["target"]);
+    assert_eq!(listing(&dir), ["dangling", "elsewhere", "in.kdump", "link"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Waits until `check` is true (polling), at most `limit`.
+fn wait_for(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let t = Instant::now();
+    while t.elapsed() < limit {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    false
+}
+
+/// Starts `dumptool filter -d 0 -z` of the big ELF fixture into `out_dir`.
+fn start_big_write(out_dir: &Path, named_temp: bool) -> std::process::Child {
+    let elf = fixtures::vmcore("bookworm").elf();
+    let mut cmd = dumptool();
+    cmd.args(["filter", "-d", "0", "-z", s(&elf), s(&out_dir.join("out"))])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if named_temp {
+        cmd.env("DUMPTOOL_NO_O_TMPFILE", "1");
+    } else {
+        cmd.env_remove("DUMPTOOL_NO_O_TMPFILE");
+    }
+    cmd.spawn().expect("spawn dumptool")
+}
+
+#[test]
+fn a_signal_mid_write_leaves_nothing_behind() {
+    // The named temporary file (filesystems without O_TMPFILE): removed by
+    // the signal handler, and the process ends by the signal.
+    for (sig, name) in [(15, "TERM"), (2, "INT"), (1, "HUP")] {
+        let dir = scratch(&format!("signal-{name}"));
+        let mut child = start_big_write(&dir, true);
+        let written = wait_for(Duration::from_secs(120), || {
+            std::fs::read_dir(&dir).unwrap().any(|e| {
+                let e = e.unwrap();
+                e.file_name().to_string_lossy().ends_with(".tmp")
+                    && e.metadata().map(|m| m.len() > 1 << 20).unwrap_or(false)
+            })
+        });
+        assert!(written, "SIG{name}: the temporary file grows");
+        let st = Command::new("kill")
+            .args([&format!("-{name}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let status = child.wait().unwrap();
+        assert_eq!(status.signal(), Some(sig), "SIG{name}: ended by the signal");
+        assert_eq!(listing(&dir), Vec::<String>::new(), "SIG{name}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    // O_TMPFILE: the file has no name until it is complete, so even
+    // SIGKILL leaves nothing.
+    let dir = scratch("signal-KILL");
+    let mut child = start_big_write(&dir, false);
+    let fds = PathBuf::from(format!("/proc/{}/fd", child.id()));
+    let prefix = format!("{}/#", s(&dir));
+    let unnamed = wait_for(Duration::from_secs(120), || {
+        std::fs::read_dir(&fds).is_ok_and(|rd| {
+            rd.flatten().any(|e| {
+                std::fs::read_link(e.path()).is_ok_and(|t| {
+                    let t = t.to_string_lossy();
+                    t.starts_with(&prefix) && t.ends_with("(deleted)")
+                })
+            })
+        })
+    });
+    assert!(
+        unnamed,
+        "the output is an unnamed O_TMPFILE file in {}",
+        dir.display()
+    );
+    assert_eq!(
+        listing(&dir),
+        Vec::<String>::new(),
+        "nothing visible while writing"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(9));
+    assert_eq!(listing(&dir), Vec::<String>::new());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn absurd_thread_counts_are_capped() {
+    let dir = scratch("threads");
+    let input = copy(&bookworm_kdump(), &dir, "in.kdump");
+    let cpus = std::thread::available_parallelism().unwrap().get();
+    let t = Instant::now();
+    let o = run(&[
+        "filter",
+        "-d",
+        "31",
+        "-c",
+        "--threads",
+        "10000",
+        s(&input),
+        s(&dir.join("out")),
+    ]);
+    let e = stderr(&o);
+    assert!(o.status.success(), "{e}");
+    assert!(
+        e.contains(&format!("--threads 10000 capped at {cpus}")),
+        "one note on stderr: {e}"
+    );
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(t.elapsed() < Duration::from_secs(60), "{:?}", t.elapsed());
+    Dump::open(dir.join("out")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_kdump_cut_inside_a_ram_page_is_announced() {
+    let dir = scratch("cut");
+    let src = bookworm_kdump();
+    let dump = Dump::open(&src).unwrap_or_else(|e| panic!("{e}"));
+    let k = dump.kdump().expect("kdump");
+    // The RAM (the 768 MiB guest's; firmware pages sit near 4 GiB): its
+    // last three pages stored with data of their own.
+    let ram_end = dump
+        .phys()
+        .ranges()
+        .iter()
+        .map(|r| r.end)
+        .filter(|&e| e <= 1 << 31)
+        .max()
+        .unwrap();
+    let mut stored = (0..ram_end / 4096).rev().filter_map(|pfn| {
+        k.descriptor(pfn)
+            .unwrap()
+            .filter(|d| Some(d.offset as u64) != k.zero_page_offset())
+    });
+    let third = stored.nth(2).expect("stored pages");
+    let cut_at = third.offset as u64 + u64::from(third.size) / 2;
+    let bytes = std::fs::read(&src).unwrap();
+    let input = dir.join("cut.kdump");
+    std::fs::write(&input, &bytes[..cut_at as usize]).unwrap();
+    drop(bytes);
+
+    let out = dir.join("out");
+    let o = run(&[
+        "filter",
+        "-d",
+        "0",
+        "-z",
+        "--report",
+        "json",
+        s(&input),
+        s(&out),
+    ]);
+    let e = stderr(&o);
+    assert!(o.status.success(), "still exit 0: {e}");
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let unreadable = report["pages"]["unreadable"].as_u64().unwrap();
+    assert!(unreadable >= 3, "the three cut pages at least: {report}");
+    assert!(
+        e.contains(&format!(
+            "warning: {unreadable} pages of {} could not be read",
+            s(&input)
+        )) && e.contains("the output marks them incomplete"),
+        "announced on stderr: {e}"
+    );
+    let d = Dump::open(&out).unwrap_or_else(|e| panic!("{e}"));
+    assert!(d.kdump_header().unwrap().incomplete(), "marked incomplete");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
