@@ -493,3 +493,191 @@ fn a_kdump_cut_inside_a_ram_page_is_announced() {
     assert!(d.kdump_header().unwrap().incomplete(), "marked incomplete");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Runs `dumptool ARGS` to its end (killed after `limit`); returns its
+/// output, wall time and peak resident memory in KiB (`VmHWM` of
+/// `/proc/PID/status`, polled: the exit status's rusage would count the
+/// test process's own memory, which the child shared until exec).
+fn run_measured(args: &[&str], limit: Duration) -> (Output, Duration, u64) {
+    let t = Instant::now();
+    let child = dumptool()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn dumptool");
+    let pid = child.id();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watchdog = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let status = PathBuf::from(format!("/proc/{pid}/status"));
+            let mut peak = 0u64;
+            let t = Instant::now();
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                if let Ok(text) = std::fs::read_to_string(&status) {
+                    if text.lines().any(|l| l == "Name:\tdumptool") {
+                        let hwm = text
+                            .lines()
+                            .find_map(|l| l.strip_prefix("VmHWM:"))
+                            .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok());
+                        peak = peak.max(hwm.unwrap_or(0));
+                    }
+                }
+                if t.elapsed() > limit {
+                    let _ = Command::new("kill")
+                        .args(["-KILL", &pid.to_string()])
+                        .status();
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            peak
+        })
+    };
+    let output = child.wait_with_output().expect("wait for dumptool");
+    let elapsed = t.elapsed();
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let peak = watchdog.join().unwrap();
+    (output, elapsed, peak)
+}
+
+#[test]
+fn a_huge_max_mapnr_is_refused_fast_and_small() {
+    let dir = scratch("max-mapnr");
+    let src = std::fs::read(bookworm_kdump()).unwrap();
+    let bs = u32::from_le_bytes(src[428..432].try_into().unwrap()) as u64;
+    assert_eq!(
+        i32::from_le_bytes(src[8..12].try_into().unwrap()),
+        6,
+        "version 6"
+    );
+    for exp in [34u32, 45] {
+        let n = 1u64 << exp;
+        for sparse in [false, true] {
+            // The headers, bitmaps and first descriptors and pages.
+            let mut b = src[..8 << 20].to_vec();
+            b[440..444].copy_from_slice(&(n.min(u32::MAX as u64) as u32).to_le_bytes());
+            let sub = bs as usize;
+            b[sub + 96..sub + 104].copy_from_slice(&n.to_le_bytes());
+            let name = format!("mapnr-2^{exp}{}", if sparse { "-sparse" } else { "" });
+            let path = dir.join(&name);
+            let mut len = b.len() as u64;
+            if sparse {
+                // Bitmaps that cover max_mapnr, the file extended (sparse)
+                // so that they fit in it.
+                let each = n.div_ceil(8).div_ceil(bs);
+                let blocks = u32::try_from(2 * each).unwrap();
+                b[436..440].copy_from_slice(&blocks.to_le_bytes());
+                len = (3 + 2 * each) * bs + (1 << 30);
+            }
+            std::fs::write(&path, &b).unwrap();
+            std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_len(len)
+                .unwrap();
+            let (o, took, rss_kib) = run_measured(&["info", s(&path)], Duration::from_secs(60));
+            let e = stderr(&o);
+            assert!(o.status.code().is_some(), "{name}: ended, not killed: {e}");
+            assert!(took < Duration::from_secs(1), "{name}: {took:?}");
+            assert!(rss_kib < 200 << 10, "{name}: peak {rss_kib} KiB");
+            let dump = Dump::open(&path);
+            match (exp, sparse) {
+                (34, true) => {
+                    // A consistent header of a 64 TiB machine, its
+                    // bitmaps holes: opened, and nothing is in it.
+                    let d = dump.unwrap_or_else(|e| panic!("{name}: {e}"));
+                    assert!(o.status.success(), "{name}: {e}");
+                    assert_eq!(d.max_pfn(), n);
+                    assert_eq!(d.phys().ranges(), vec![]);
+                }
+                _ => {
+                    let err = dump.expect_err(&name).to_string();
+                    assert!(
+                        err.starts_with(s(&path)) && err.contains("max_mapnr"),
+                        "{err}"
+                    );
+                    assert!(!o.status.success() && e.contains(&err), "{name}: {e}");
+                }
+            }
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_fifo_input_is_refused_without_blocking() {
+    let dir = scratch("fifo-input");
+    let fifo = dir.join("vmcore");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    for args in [
+        vec!["info", s(&fifo)],
+        vec!["filter", "-d", "31", "-c", s(&fifo), "/nonexistent/out"],
+    ] {
+        let (o, took, _) = run_measured(&args, Duration::from_secs(20));
+        let e = stderr(&o);
+        assert!(
+            o.status.code() == Some(1),
+            "{args:?}: not killed by the watchdog: {e}"
+        );
+        assert!(took < Duration::from_secs(10));
+        assert!(e.contains(s(&fifo)) && e.contains("it is a FIFO"), "{e}");
+    }
+    std::fs::create_dir(dir.join("d")).unwrap();
+    let o = run(&["info", s(&dir.join("d"))]);
+    assert!(stderr(&o).contains("it is a directory"), "{}", stderr(&o));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn overlapping_loads_near_2_pow_64_do_not_overflow() {
+    let dir = scratch("elf-overflow");
+    let elf = std::fs::read(fixtures::vmcore("bookworm").elf()).unwrap();
+    let u64_at = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
+    let phoff = u64_at(&elf, 0x20) as usize;
+    let phnum = u16::from_le_bytes([elf[0x38], elf[0x39]]) as usize;
+    let loads: Vec<usize> = (0..phnum)
+        .map(|i| phoff + 56 * i)
+        .filter(|&at| u32::from_le_bytes(elf[at..at + 4].try_into().unwrap()) == 1)
+        .collect();
+    assert!(loads.len() >= 2, "two PT_LOADs");
+    // A small copy: everything up to the program headers and 1 MiB more;
+    // both loads take 4 KiB of file data from the copy's end.
+    let keep = (phoff + 56 * phnum + (1 << 20)).min(elf.len());
+    let mut b = elf[..keep].to_vec();
+    let put = |b: &mut Vec<u8>, at: usize, v: u64| b[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    for (k, &at) in loads.iter().take(2).enumerate() {
+        put(&mut b, at + 8, (keep - 4096) as u64); // p_offset
+        put(&mut b, at + 24, k as u64); // p_paddr: 0 and 1
+        put(&mut b, at + 32, 4096); // p_filesz
+        put(&mut b, at + 40, u64::MAX - 1); // p_memsz: to 2^64 - 2 and - 1
+    }
+    for &at in loads.iter().skip(2) {
+        put(&mut b, at + 32, 0);
+        put(&mut b, at + 8, 0);
+    }
+    let path = dir.join("overlap.elf");
+    std::fs::write(&path, &b).unwrap();
+    // In process (a debug build panics on overflow) and through the binary.
+    let d = Dump::open(&path).unwrap_or_else(|e| panic!("{e}"));
+    let mut page = [0u8; 16];
+    d.phys().read_phys(0, &mut page).unwrap();
+    assert_eq!(&page, &b[keep - 4096..keep - 4096 + 16]);
+    let e = d.phys().read_phys(u64::MAX - 100, &mut page).unwrap_err();
+    assert!(e.to_string().contains(s(&path)), "{e}");
+    assert!(!d.phys().page_state(u64::MAX / 4096).is_readable());
+    let o = run(&["info", s(&path)]);
+    assert!(
+        o.status.code().is_some() && !stderr(&o).contains("panicked"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
