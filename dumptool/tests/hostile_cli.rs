@@ -681,3 +681,54 @@ fn overlapping_loads_near_2_pow_64_do_not_overflow() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Raw BTF: `int` (id 1) and `struct selfish { struct selfish me; }` (id 2).
+fn self_containing_btf() -> Vec<u8> {
+    let strs = b"\0int\0selfish\0me\0";
+    let w = |v: &mut Vec<u8>, x: u32| v.extend_from_slice(&x.to_le_bytes());
+    let mut types = Vec::new();
+    // int: name "int", kind 1, size 4, signed 32 bits.
+    for x in [1, 1 << 24, 4, (1 << 24) | 32] {
+        w(&mut types, x);
+    }
+    // struct selfish (kind 4, one member), size 8: member "me" of type 2.
+    for x in [5, (4 << 24) | 1, 8, 13, 2, 0] {
+        w(&mut types, x);
+    }
+    let mut b = vec![0x9f, 0xeb, 1, 0];
+    for x in [
+        24,
+        0,
+        types.len() as u32,
+        types.len() as u32,
+        strs.len() as u32,
+    ] {
+        w(&mut b, x);
+    }
+    b.extend_from_slice(&types);
+    b.extend_from_slice(strs);
+    b
+}
+
+#[test]
+fn btf_check_reports_self_containing_types() {
+    let dir = scratch("btf-check");
+    let bad = dir.join("selfish.btf");
+    std::fs::write(&bad, self_containing_btf()).unwrap();
+    let o = run(&["btf", "--btf", s(&bad), "check"]);
+    let e = stderr(&o);
+    assert!(!o.status.success(), "{e}");
+    assert!(
+        e.contains(s(&bad))
+            && e.contains(
+                "a type contains itself by value: struct selfish [id 2] -> struct selfish [id 2]"
+            ),
+        "{e}"
+    );
+    // A real kernel's BTF has no such cycle.
+    let vmlinux = fixtures::kernel("bookworm").vmlinux();
+    let o = run(&["btf", "--btf", s(&vmlinux), "check"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("valid BTF"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
