@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use dumptool::commands;
+use ktype_runtime::text::escape_keep_lines;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -104,6 +105,9 @@ fn main() -> ExitCode {
             // (filter -F writes the dump itself to stdout; its report goes to stderr.)
             let flattened_to_stdout =
                 matches!(&cli.command, Command::Filter(a) if a.output.is_none());
+            // Text may hold strings from the dump: control characters are
+            // shown escaped (lines and tabs are the text's own).
+            let text = escape_keep_lines(&text);
             let _ = if flattened_to_stdout {
                 std::io::stderr().write_all(text.as_bytes())
             } else {
@@ -112,7 +116,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("dumptool: {e}");
+            eprintln!("dumptool: {}", escape_keep_lines(&e));
             ExitCode::FAILURE
         }
     }

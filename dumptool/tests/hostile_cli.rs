@@ -732,3 +732,73 @@ fn btf_check_reports_self_containing_types() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("valid BTF"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn dump_strings_are_printed_escaped_and_garbled_vmcoreinfo_lines_skipped() {
+    let dir = scratch("escapes");
+    let mut b = std::fs::read(bookworm_kdump()).unwrap();
+    let release = fixtures::kernel("bookworm").release();
+    let mut sub = |old: &[u8], new: &[u8]| {
+        assert_eq!(old.len(), new.len());
+        let at = b[..8 << 20]
+            .windows(old.len())
+            .position(|w| w == old)
+            .unwrap_or_else(|| panic!("{} in the VMCOREINFO", String::from_utf8_lossy(old)));
+        b[at..at + old.len()].copy_from_slice(new);
+    };
+    // The release retitles a terminal; three lines are garbled (a bad
+    // number, no `=`, invalid UTF-8).
+    let evil = format!("\u{1b}]0;pwned\u{7}{}", "x".repeat(release.len() - 10));
+    sub(
+        format!("OSRELEASE={release}\n").as_bytes(),
+        format!("OSRELEASE={evil}\n").as_bytes(),
+    );
+    sub(b"SIZE(free_area)=88\n", b"SIZE(free_area)=8Z\n");
+    sub(b"OFFSET(list_head.prev)=8\n", b"OFFSET(list_head.prev) 8\n");
+    sub(
+        b"OFFSET(vmap_area.va_start)=0\n",
+        b"OFFSET(vmap_area.va_start)\xff0\n",
+    );
+    let path = dir.join("evil.kdump");
+    std::fs::write(&path, &b).unwrap();
+    drop(b);
+
+    let d = Dump::open(&path).unwrap_or_else(|e| panic!("one bad line refused the dump: {e}"));
+    let v = d.vmcoreinfo().unwrap();
+    assert_eq!(v.osrelease.as_deref(), Some(evil.as_str()), "kept as it is");
+    assert_eq!(v.size("free_area"), None);
+    assert_eq!(v.size("page"), Some(64), "the rest is read");
+    let w: Vec<String> = v.warnings().iter().map(|w| w.to_string()).collect();
+    assert_eq!(w.len(), 3, "{w:?}");
+    assert!(w[0].contains("`SIZE(free_area)=8Z` skipped"), "{w:?}");
+    assert!(
+        w[1].contains("no `=`") && w[2].contains("not valid UTF-8"),
+        "{w:?}"
+    );
+    drop(d);
+
+    let o = run(&["info", s(&path)]);
+    let out = String::from_utf8(o.stdout.clone()).unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        !out.chars().any(|c| c.is_control() && c != '\n'),
+        "no control character reaches the terminal: {out:?}"
+    );
+    assert!(
+        out.contains(&format!(
+            "kernel:        \\x1b]0;pwned\\x07{}",
+            "x".repeat(release.len() - 10)
+        )),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("warning:       VMCOREINFO line").count(),
+        3,
+        "{out}"
+    );
+    assert!(out.contains("kallsyms:      found"), "{out}");
+    // The filter still runs on it.
+    let o = run(&["filter", "-d", "31", "-c", s(&path), s(&dir.join("out"))]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
