@@ -6,8 +6,9 @@ use crate::dump::DumpError;
 use std::path::PathBuf;
 
 /// An error of [`super::write_dump`]. When it is returned, no output file
-/// exists (a partial stream may have gone to standard output: it lacks the
-/// flattened format's end marker, so readers reject it).
+/// exists (a partial stream may have gone to standard output, lacking the
+/// flattened format's end marker so that readers reject it; a device or FIFO
+/// written in place keeps what was written before the error).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WriteError {
@@ -76,6 +77,9 @@ pub enum WriteError {
     /// The options do not make sense (or need a feature this build lacks).
     #[error("invalid write options: {0}")]
     Options(String),
+    /// Worker threads could not be started (the system refused them).
+    #[error("{0}")]
+    Threads(String),
     /// The page selector failed.
     #[error("page selection failed: {0}")]
     Selector(String),

@@ -12,8 +12,9 @@
 //! cyclic windows of [`WriteOptions::window_pfns`] (`window.rs`), in two
 //! passes (the first sizes the output from per-window counts, the second
 //! writes it), pages are read one batch at a time and output goes out
-//! through small buffers. A file output is built as a temporary file beside
-//! it and renamed into place only when complete (`output.rs`).
+//! through small buffers. A file output is built as an unnamed temporary
+//! file beside it and linked into place only when complete (`output.rs`);
+//! what an output path may name, and what is refused, is `dest.rs`.
 //!
 //! ```no_run
 //! use dumptool::dump::Dump;
