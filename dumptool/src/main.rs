@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use dumptool::commands;
+use ktype_runtime::text::escape_keep_lines;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -33,19 +34,59 @@ enum Command {
     },
 }
 
+/// Caps `--threads` at the CPUs this process may use (with a note on
+/// stderr) and starts rayon's global pool with that many threads; a thread
+/// that cannot start is an error.
+fn start_threads(args: &mut commands::filter::FilterArgs) -> Result<(), String> {
+    let available = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if args.threads > available {
+        eprintln!(
+            "dumptool: note: --threads {} capped at {available}, the CPUs available",
+            args.threads
+        );
+        args.threads = available;
+    }
+    // Large reads of a kdump-compressed input decompress on rayon's global
+    // pool: as many threads as the filter may use.
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.max(1))
+        .build_global()
+        .map_err(|e| format!("cannot start {} threads: {e}", args.threads.max(1)))
+}
+
+/// What `dumptool filter` must say on stderr besides its report: pages of
+/// the input that could not be read (makedumpfile announces them too).
+fn filter_warnings(args: &commands::filter::FilterArgs, summary: &commands::filter::FilterSummary) {
+    let n = summary.stats.unreadable;
+    if n > 0 {
+        let what = if args.elf {
+            "the ELF output lacks them"
+        } else {
+            "the output marks them incomplete"
+        };
+        eprintln!(
+            "dumptool: warning: {n} page{} of {} could not be read (the dump is cut short or \
+             damaged there); {what}",
+            if n == 1 { "" } else { "s" },
+            args.input.display()
+        );
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    if let Command::Filter(args) = &cli.command {
-        // Large reads of a kdump-compressed input decompress on rayon's
-        // global pool: as many threads as the filter may use. (Only fails
-        // when the pool exists already, which it cannot here.)
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(args.threads.max(1))
-            .build_global();
+    let mut cli = Cli::parse();
+    if let Command::Filter(args) = &mut cli.command {
+        if let Err(e) = start_threads(args) {
+            eprintln!("dumptool: {e}");
+            return ExitCode::FAILURE;
+        }
     }
     let result = match &cli.command {
         Command::Filter(args) => commands::filter::run(args)
-            .map(|(_, report)| report)
+            .map(|(summary, report)| {
+                filter_warnings(args, &summary);
+                report
+            })
             .map_err(|e| e.to_string()),
         Command::Btf(args) => commands::btf::run(args).map_err(|e| e.to_string()),
         Command::Info { dump } => commands::info::run(dump).map_err(|e| e.to_string()),
@@ -64,6 +105,9 @@ fn main() -> ExitCode {
             // (filter -F writes the dump itself to stdout; its report goes to stderr.)
             let flattened_to_stdout =
                 matches!(&cli.command, Command::Filter(a) if a.output.is_none());
+            // Text may hold strings from the dump: control characters are
+            // shown escaped (lines and tabs are the text's own).
+            let text = escape_keep_lines(&text);
             let _ = if flattened_to_stdout {
                 std::io::stderr().write_all(text.as_bytes())
             } else {
@@ -72,7 +116,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("dumptool: {e}");
+            eprintln!("dumptool: {}", escape_keep_lines(&e));
             ExitCode::FAILURE
         }
     }

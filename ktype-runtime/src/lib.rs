@@ -48,6 +48,7 @@ extern crate self as ktype_runtime;
 pub mod btf;
 pub mod registry;
 pub mod resolve;
+pub mod text;
 
 pub use btf::{Btf, BtfSet};
 pub use ktype_macros::{kernel_enum, kernel_struct, kernel_symbols};

@@ -53,8 +53,8 @@ fn message(e: BtfError) -> String {
     msg
 }
 
-/// `validate()` succeeds exactly when every own type passes `check_type` and
-/// the strings are UTF-8.
+/// `validate()` succeeds exactly when every own type passes `check_type`,
+/// the strings are UTF-8 and no type contains itself by value.
 fn consistent(btf: &Btf) {
     let all_ok = (btf.start_id()..btf.next_id()).all(|id| btf.check_type(id).is_ok());
     match btf.validate() {
@@ -62,7 +62,10 @@ fn consistent(btf: &Btf) {
         Err(e) => {
             let msg = e.to_string();
             assert!(msg.starts_with(ORIGIN), "{msg}");
-            assert!(!all_ok || msg.contains("not valid UTF-8"), "{msg}");
+            assert!(
+                !all_ok || msg.contains("not valid UTF-8") || btf.check_containment().is_err(),
+                "{msg}"
+            );
         }
     }
 }

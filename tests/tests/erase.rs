@@ -23,11 +23,19 @@ fn work() -> PathBuf {
     d
 }
 
-/// `dumptool filter -d 31 -E|-c --threads 2 --erase SPEC... IN OUT`.
+/// `dumptool filter -f -d 31 -E|-c --threads 2 --erase SPEC... IN OUT`
+/// (`-f`: outputs of an earlier run are replaced).
 fn args(elf: bool, erase: &[&str], input: &Path, output: &Path) -> FilterArgs {
-    let mut words: Vec<OsString> = ["-d", "31", if elf { "-E" } else { "-c" }, "--threads", "2"]
-        .map(OsString::from)
-        .into();
+    let mut words: Vec<OsString> = [
+        "-f",
+        "-d",
+        "31",
+        if elf { "-E" } else { "-c" },
+        "--threads",
+        "2",
+    ]
+    .map(OsString::from)
+    .into();
     for spec in erase {
         words.extend(["--erase".into(), (*spec).into()]);
     }

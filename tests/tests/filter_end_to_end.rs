@@ -19,10 +19,11 @@ fn work() -> PathBuf {
     d
 }
 
-/// `dumptool filter -d LEVEL -FLAG --threads 2 IN OUT` (`flag` one of
-/// `E c l p z`).
+/// `dumptool filter -f -d LEVEL -FLAG --threads 2 IN OUT` (`flag` one of
+/// `E c l p z`; `-f`: outputs of an earlier run are replaced).
 fn args(level: u32, flag: char, input: &Path, output: &Path) -> FilterArgs {
-    let words: [OsString; 7] = [
+    let words: [OsString; 8] = [
+        "-f".into(),
         "-d".into(),
         level.to_string().into(),
         format!("-{flag}").into(),

@@ -55,9 +55,14 @@ pub struct FilterArgs {
     /// `init_task:task_struct.comm`); may be repeated.
     #[arg(long = "erase", value_name = "SPEC")]
     pub erase: Vec<String>,
+    /// Overwrite an existing output file (or the file a symlink output
+    /// points to; a block device output needs it too), like makedumpfile -f.
+    #[arg(short = 'f', long = "force")]
+    pub force: bool,
     /// The dump to filter (ELF, kdump-compressed, flattened).
     pub input: PathBuf,
-    /// Where to write (a temporary file renamed into place on success).
+    /// Where to write (a temporary file linked into place on success; a
+    /// device or FIFO is written in place; never the input).
     pub output: Option<PathBuf>,
 }
 
@@ -184,6 +189,9 @@ pub fn run(
                     .into(),
             ),
         };
+    if let Output::Path(p) = &output {
+        crate::write::check_output(&args.input, p, args.force)?;
+    }
     let t0 = Instant::now();
     let dump = Dump::open(&args.input)?;
     let kernel = CrashedKernel::open(&dump)?;
@@ -202,6 +210,7 @@ pub fn run(
         dump_level: args.level,
         threads: args.threads.max(1),
         eraseinfo: erasures.eraseinfo().into_bytes(),
+        overwrite: args.force,
         ..WriteOptions::default()
     };
     let windows = end_pfn.div_ceil(opts.window_pfns);

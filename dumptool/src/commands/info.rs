@@ -2,6 +2,7 @@
 
 use crate::dump::{Dump, DumpFormat};
 use crate::kernel::CrashedKernel;
+use ktype_runtime::text::Escaped;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -44,12 +45,14 @@ pub fn run(path: &Path) -> Result<String, CmdError> {
     let total: u64 = ranges.iter().map(|r| r.end - r.start).sum();
     writeln!(s, "dump:          {}", path.display())?;
     writeln!(s, "format:        {}", format_name(&dump))?;
-    writeln!(s, "arch:          {}", dump.machine())?;
+    writeln!(s, "arch:          {}", Escaped(dump.machine()))?;
     writeln!(
         s,
         "kernel:        {}",
-        info.and_then(|i| i.get("OSRELEASE"))
-            .unwrap_or("unknown (no VMCOREINFO)")
+        Escaped(
+            info.and_then(|i| i.get("OSRELEASE"))
+                .unwrap_or("unknown (no VMCOREINFO)")
+        )
     )?;
     writeln!(s, "page size:     {}", dump.page_size())?;
     writeln!(
@@ -74,7 +77,7 @@ pub fn run(path: &Path) -> Result<String, CmdError> {
             s,
             "KASLR offset:  {}",
             i.get("KERNELOFFSET")
-                .map(|o| format!("0x{o}"))
+                .map(|o| format!("0x{}", Escaped(o)))
                 .unwrap_or_else(|| "none".into())
         )?;
         writeln!(
@@ -90,7 +93,11 @@ pub fn run(path: &Path) -> Result<String, CmdError> {
     let erased = String::from_utf8_lossy(dump.eraseinfo());
     for (i, line) in erased.lines().filter(|l| !l.trim().is_empty()).enumerate() {
         let label = if i == 0 { "erased:" } else { "" };
-        writeln!(s, "{label:<15}{}", line.trim())?;
+        writeln!(s, "{label:<15}{}", Escaped(line.trim()))?;
+    }
+    // Lines of VMCOREINFO that were skipped (the rest is used).
+    for w in info.map(|i| i.warnings()).unwrap_or_default() {
+        writeln!(s, "warning:       {w}")?;
     }
     match CrashedKernel::open(&dump) {
         Ok(k) => {
@@ -138,7 +145,7 @@ pub fn run(path: &Path) -> Result<String, CmdError> {
                 writeln!(
                     s,
                     "               {:<20} {} symbols{}",
-                    m.name,
+                    Escaped(&m.name).to_string(),
                     m.symbols.len(),
                     if m.has_btf { ", BTF" } else { "" }
                 )?;

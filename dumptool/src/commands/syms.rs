@@ -4,6 +4,7 @@
 use super::info::CmdError;
 use crate::dump::Dump;
 use crate::kernel::CrashedKernel;
+use ktype_runtime::text::Escaped;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -26,14 +27,17 @@ pub fn run(path: &Path, names: &[String]) -> Result<Symbols, CmdError> {
     let mut s = String::new();
     if names.is_empty() {
         for sym in k.kallsyms().iter() {
-            writeln!(s, "{:016x} {} {}", sym.addr, sym.kind, sym.name)?;
+            writeln!(s, "{:016x} {} {}", sym.addr, sym.kind, Escaped(&sym.name))?;
         }
         for m in k.modules() {
             for sym in &m.symbols {
                 writeln!(
                     s,
                     "{:016x} {} {}\t[{}]",
-                    sym.addr, sym.kind, sym.name, m.name
+                    sym.addr,
+                    sym.kind,
+                    Escaped(&sym.name),
+                    Escaped(&m.name)
                 )?;
             }
         }
@@ -46,7 +50,7 @@ pub fn run(path: &Path, names: &[String]) -> Result<Symbols, CmdError> {
     for name in names {
         let mut found = false;
         for sym in k.kallsyms().named(name) {
-            writeln!(s, "{:016x} {} {}", sym.addr, sym.kind, sym.name)?;
+            writeln!(s, "{:016x} {} {}", sym.addr, sym.kind, Escaped(&sym.name))?;
             found = true;
         }
         for m in k.modules() {
@@ -54,7 +58,10 @@ pub fn run(path: &Path, names: &[String]) -> Result<Symbols, CmdError> {
                 writeln!(
                     s,
                     "{:016x} {} {}\t[{}]",
-                    sym.addr, sym.kind, sym.name, m.name
+                    sym.addr,
+                    sym.kind,
+                    Escaped(&sym.name),
+                    Escaped(&m.name)
                 )?;
                 found = true;
             }
@@ -63,7 +70,12 @@ pub fn run(path: &Path, names: &[String]) -> Result<Symbols, CmdError> {
             unknown.push(name.as_str());
         }
     }
-    let missing = (!unknown.is_empty())
-        .then(|| format!("{}: no symbol {}", path.display(), unknown.join(", ")));
+    let missing = (!unknown.is_empty()).then(|| {
+        format!(
+            "{}: no symbol {}",
+            path.display(),
+            Escaped(&unknown.join(", "))
+        )
+    });
     Ok(Symbols { text: s, missing })
 }

@@ -1,15 +1,18 @@
 //! A kdump page bitmap (bit `pfn` of byte `pfn / 8`, least significant bit
 //! first) with an optional rank index: the number of set bits before every
-//! 512-bit block, so that "how many dumped pages come before this pfn" (the
-//! index of its page descriptor) costs one table load and at most eight
-//! popcounts. The index takes 1/64 of the bitmap's size.
+//! 4096-bit block, so that "how many dumped pages come before this pfn" (the
+//! index of its page descriptor) costs one table load and at most 64
+//! popcounts. The index takes 1/512 of the bitmap's size.
+//!
+//! Holes of a sparse file (see [`super::source::Source::holes`]) are known
+//! to be zero words and are skipped, never read: the time to index and scan
+//! a bitmap follows what the file stores, not what its header claims.
 
 use super::source::Region;
 use std::ops::Range;
 
 /// Bits per rank block.
-const BLOCK_BITS: u64 = 512;
-const BLOCK_BYTES: usize = (BLOCK_BITS / 8) as usize;
+const BLOCK_BITS: u64 = 4096;
 
 /// A page bitmap over `nbits` pfns.
 #[derive(Debug, Clone)]
@@ -18,17 +21,27 @@ pub(crate) struct Bitmap {
     nbits: u64,
     /// Set bits before each block (empty without a rank index).
     ranks: Vec<u64>,
+    /// Word ranges known to be zero (holes of the file), sorted, disjoint.
+    zero_words: Vec<Range<u64>>,
 }
 
 impl Bitmap {
     /// Wraps `bits` (at least `nbits / 8` rounded up bytes long), building the
-    /// rank index when `ranked`.
-    pub(crate) fn new(bits: Region, nbits: u64, ranked: bool) -> Bitmap {
+    /// rank index when `ranked`. `holes` are byte ranges of `bits` known to
+    /// read as zeros (sorted), which are never read.
+    pub(crate) fn new(bits: Region, nbits: u64, ranked: bool, holes: &[Range<u64>]) -> Bitmap {
         debug_assert!(bits.len() as u64 * 8 >= nbits);
+        // Whole words inside each hole.
+        let zero_words = holes
+            .iter()
+            .map(|h| h.start.div_ceil(8)..h.end / 8)
+            .filter(|w| w.start < w.end)
+            .collect();
         let mut b = Bitmap {
             bits,
             nbits,
             ranks: Vec::new(),
+            zero_words,
         };
         if ranked {
             let blocks = nbits.div_ceil(BLOCK_BITS) as usize;
@@ -43,6 +56,18 @@ impl Bitmap {
             b.ranks = ranks;
         }
         b
+    }
+
+    /// The first word at or after `w` that is not in a known hole.
+    fn skip_zero(&self, w: u64) -> u64 {
+        if self.zero_words.is_empty() {
+            return w;
+        }
+        let i = self.zero_words.partition_point(|r| r.end <= w);
+        match self.zero_words.get(i) {
+            Some(r) if r.start <= w => r.end,
+            _ => w,
+        }
     }
 
     /// Bit `i` (false past the end).
@@ -76,7 +101,13 @@ impl Bitmap {
         }
         let (wl, wh) = (lo / 64, (hi - 1) / 64);
         let mut n = 0u64;
-        for w in wl..=wh {
+        let mut w = wl;
+        while w <= wh {
+            let next = self.skip_zero(w);
+            if next != w {
+                w = next;
+                continue;
+            }
             let mut v = self.word(w);
             if w == wl {
                 v &= u64::MAX << (lo % 64);
@@ -85,8 +116,18 @@ impl Bitmap {
                 v &= u64::MAX >> (64 - hi % 64);
             }
             n += u64::from(v.count_ones());
+            w += 1;
         }
         n
+    }
+
+    /// Set bits in the whole bitmap.
+    #[cfg(test)]
+    fn count(&self) -> u64 {
+        match self.ranks.last() {
+            Some(&n) => n,
+            None => self.count_range(0, self.nbits),
+        }
     }
 
     /// Set bits in `[0, i)`. Uses the rank index when there is one.
@@ -101,8 +142,6 @@ impl Bitmap {
         if lo == i {
             return base;
         }
-        // At most BLOCK_BYTES / 8 words.
-        debug_assert!((i - lo) as usize <= BLOCK_BYTES * 8);
         base + self.count_range(lo, i)
     }
 
@@ -116,6 +155,14 @@ impl Bitmap {
         let mut w = lo / 64;
         let mut start: Option<u64> = None;
         while w * 64 < hi {
+            let next = self.skip_zero(w);
+            if next != w {
+                if let Some(s) = start.take() {
+                    out.push(s..w * 64);
+                }
+                w = next;
+                continue;
+            }
             let mut v = self.word(w);
             if w == lo / 64 {
                 v &= u64::MAX << (lo % 64);
@@ -168,6 +215,7 @@ mod tests {
             Region::Owned(bytes.into_boxed_slice()),
             bits.len() as u64,
             ranked,
+            &[],
         )
     }
 
@@ -213,9 +261,35 @@ mod tests {
         // Bits past nbits (in the padding bytes) are never counted.
         let mut bytes = vec![0xffu8; 16];
         bytes[15] = 0xff;
-        let bm = Bitmap::new(Region::Owned(bytes.into_boxed_slice()), 70, true);
+        let bm = Bitmap::new(Region::Owned(bytes.into_boxed_slice()), 70, true, &[]);
         assert_eq!(bm.rank(1000), 70);
         assert_eq!(bm.runs(0, 1000), vec![0..70]);
         assert!(!bm.get(70));
+    }
+
+    #[test]
+    #[allow(clippy::single_range_in_vec_init)]
+    fn holes_are_skipped_as_zeros() {
+        // Bytes 16..4096+16 of a 3-page bitmap are a "hole" (zeros); a
+        // bitmap that knows it answers as one that reads them.
+        let mut bytes = vec![0u8; 3 * 4096];
+        for (i, b) in bytes.iter_mut().enumerate() {
+            if !(16..4096 + 16).contains(&i) {
+                *b = (i * 37 % 251) as u8;
+            }
+        }
+        let nbits = bytes.len() as u64 * 8;
+        let region = || Region::Owned(bytes.clone().into_boxed_slice());
+        let plain = Bitmap::new(region(), nbits, true, &[]);
+        let holed = Bitmap::new(region(), nbits, true, &[16..4096 + 16]);
+        assert!(!holed.zero_words.is_empty());
+        for i in (0..nbits).step_by(97) {
+            assert_eq!(plain.rank(i), holed.rank(i), "rank({i})");
+        }
+        assert_eq!(plain.count(), holed.count());
+        assert_eq!(plain.runs(5, nbits - 3), holed.runs(5, nbits - 3));
+        // A hole over bytes that are not zero: they are taken as zeros.
+        let lying = Bitmap::new(region(), nbits, true, &[0..8]);
+        assert_eq!(lying.rank(64), 0);
     }
 }

@@ -278,18 +278,28 @@ fn build_runs(mut loads: Vec<ElfSegment>) -> Vec<Run> {
     let mut runs: Vec<Run> = Vec::with_capacity(loads.len());
     let mut covered = 0u64;
     for s in loads {
-        let end = s.p_paddr + s.p_memsz;
+        // Header-derived: every sum checked (`open` made sure that
+        // p_paddr + p_memsz and p_offset + p_filesz fit, not more).
+        let Some(end) = s.p_paddr.checked_add(s.p_memsz) else {
+            continue;
+        };
         let start = s.p_paddr.max(covered);
         if start >= end {
             continue;
         }
         let skip = start - s.p_paddr;
-        let file_end = (s.p_paddr + s.p_filesz).max(start);
+        let file_end = s.p_paddr.saturating_add(s.p_filesz).max(start);
+        // Past the segment's file part (skip > p_filesz) no byte comes from
+        // the file: the run is all excluded memory.
+        let (file_end, offset) = match s.p_offset.checked_add(skip) {
+            Some(o) if file_end > start => (file_end, o),
+            _ => (start, 0),
+        };
         runs.push(Run {
             start,
             file_end,
             end,
-            offset: s.p_offset + skip,
+            offset,
         });
         covered = end;
     }
@@ -310,7 +320,10 @@ impl PhysMemory for ElfReader {
                 return Err(self.not_present(addr, Absence::Excluded));
             }
             let n = ((run.file_end - addr) as usize).min(buf.len() - done);
-            let off = run.offset + (addr - run.start);
+            let off = run
+                .offset
+                .checked_add(addr - run.start)
+                .ok_or_else(|| self.not_present(addr, Absence::NotInDump))?;
             let data = read_exact(&*self.src, off, n, || {
                 format!("memory at physical address {addr:#x}")
             })?;

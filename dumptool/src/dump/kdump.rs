@@ -37,6 +37,14 @@ const SUB_HEADER_SIZE: usize = 104;
 const PAGE_DESC_SIZE: u64 = 24;
 /// Decompressed pages kept.
 const CACHE_PAGES: usize = 8;
+/// The widest physical address any machine Linux runs on has (x86_64 with
+/// 5-level paging, arm64 with 52-bit PAs): a dump describing more memory
+/// than this is corrupt.
+const MAX_PHYS_BITS: u32 = 52;
+/// The most bytes a header may make us copy out of the file for VMCOREINFO,
+/// the ELF notes or the erase information (the kernel's VMCOREINFO is one
+/// page; notes are a few hundred bytes per CPU).
+const MAX_BLOB: u64 = 16 << 20;
 /// Reads of at least this many pages are decompressed in parallel on
 /// rayon's current pool (e.g. BTF and kallsyms tables at start-up), in
 /// pieces of [`PARALLEL_PIECE_PAGES`].
@@ -309,8 +317,18 @@ impl KdumpReader {
             header.end_pfn = 0;
         }
 
-        // Bitmaps.
+        // Bitmaps. Everything allocated or scanned below is bounded by the
+        // physical address space and by what the file stores.
         let max_mapnr = header.max_mapnr;
+        if !matches!(max_mapnr.checked_mul(bs), Some(b) if b <= 1u64 << MAX_PHYS_BITS) {
+            return Err(invalid(
+                "kdump header",
+                format!(
+                    "max_mapnr {max_mapnr:#x} pages of {bs} bytes are more memory than a \
+                     {MAX_PHYS_BITS}-bit physical address space holds"
+                ),
+            ));
+        }
         let bitmap_offset = (1 + sub_hdr_size as u64) * bs;
         let bitmap_len = u64::from(bitmap_blocks) * bs;
         if !fits(bitmap_offset, bitmap_len, src.len()) {
@@ -344,8 +362,19 @@ impl KdumpReader {
         } else {
             first.clone()
         };
-        let valid = Bitmap::new(first, max_mapnr, false);
-        let dumped = Bitmap::new(second, max_mapnr, true);
+        // Holes of a sparse file read as zeros: skipped, never scanned.
+        let holes = |at: u64| -> Vec<std::ops::Range<u64>> {
+            src.holes(at, bytes_needed)
+                .into_iter()
+                .map(|h| h.start - at..h.end - at)
+                .collect()
+        };
+        let valid = Bitmap::new(first, max_mapnr, false, &holes(bitmap_offset));
+        let dumped = if two {
+            Bitmap::new(second, max_mapnr, true, &holes(bitmap_offset + half))
+        } else {
+            Bitmap::new(second, max_mapnr, true, &holes(bitmap_offset))
+        };
 
         let pfns = if header.split {
             if header.start_pfn > header.end_pfn || header.end_pfn > max_mapnr {
@@ -392,6 +421,16 @@ impl KdumpReader {
             let Some((off, size)) = area else {
                 return Ok(None);
             };
+            if size > MAX_BLOB {
+                return Err(DumpError::Invalid {
+                    path: src.path().to_path_buf(),
+                    what: format!("kdump sub header: {what}"),
+                    detail: format!(
+                        "its size {size} bytes (at file offset {off:#x}) is absurd (more than {} MiB)",
+                        MAX_BLOB >> 20
+                    ),
+                });
+            }
             let len = usize::try_from(size)
                 .ok()
                 .filter(|&l| l as u64 <= src.len())

@@ -217,19 +217,9 @@ impl Dump {
         })
     }
 
-    fn parse_vmcoreinfo(
-        path: &Path,
-        text: Option<&[u8]>,
-        whence: &str,
-    ) -> Result<Option<VmcoreInfo>, DumpError> {
-        text.map(|t| {
-            VmcoreInfo::parse(t).map_err(|e| DumpError::Invalid {
-                path: path.to_path_buf(),
-                what: format!("VMCOREINFO ({whence})"),
-                detail: e.to_string(),
-            })
-        })
-        .transpose()
+    fn parse_vmcoreinfo(text: Option<&[u8]>) -> Option<VmcoreInfo> {
+        // Never fails: garbled lines become VmcoreInfo::warnings.
+        text.map(VmcoreInfo::parse)
     }
 
     fn check_page_size(path: &Path, page_size: u64) -> Result<u64, DumpError> {
@@ -247,7 +237,7 @@ impl Dump {
     fn open_elf(path: &Path, src: Box<dyn Source>, format: DumpFormat) -> Result<Dump, DumpError> {
         let (mut reader, notes) = ElfReader::open(src)?;
         let notes = Notes::new(notes);
-        let vmcoreinfo = Dump::parse_vmcoreinfo(path, notes.vmcoreinfo(), "ELF note")?;
+        let vmcoreinfo = Dump::parse_vmcoreinfo(notes.vmcoreinfo());
         let page_size = match vmcoreinfo.as_ref().and_then(|v| v.page_size) {
             Some(p) => Dump::check_page_size(path, p)?,
             None => 4096,
@@ -279,8 +269,8 @@ impl Dump {
         let (reader, extras) = KdumpReader::open(src)?;
         let notes = Notes::new(extras.notes);
         let vmcoreinfo = match extras.vmcoreinfo.as_deref() {
-            Some(t) => Dump::parse_vmcoreinfo(path, Some(t), "kdump sub header")?,
-            None => Dump::parse_vmcoreinfo(path, notes.vmcoreinfo(), "ELF note")?,
+            Some(t) => Dump::parse_vmcoreinfo(Some(t)),
+            None => Dump::parse_vmcoreinfo(notes.vmcoreinfo()),
         };
         let h = reader.header();
         let (page_size, max_pfn, machine) = (

@@ -24,6 +24,14 @@ pub trait Source: Send + Sync {
     /// The `len` bytes at `offset`, borrowed when they are contiguous in a
     /// mapping; `None` when they extend past [`Source::len`].
     fn bytes(&self, offset: u64, len: usize) -> Option<Cow<'_, [u8]>>;
+    /// Holes of a sparse file within `offset..offset + len`: byte ranges
+    /// that read as zeros without being stored, sorted, so that tables
+    /// (the kdump bitmaps) are scanned in proportion to what the file
+    /// stores rather than to what a header claims. Empty when unknown (the
+    /// default) or when there are none.
+    fn holes(&self, _offset: u64, _len: u64) -> Vec<std::ops::Range<u64>> {
+        Vec::new()
+    }
     /// Like [`Source::bytes`], as a value that may outlive the borrow (for
     /// tables kept for the dump's lifetime, such as the kdump bitmaps).
     fn region(&self, offset: u64, len: usize) -> Option<Region> {
@@ -134,7 +142,12 @@ impl Deref for Backing {
 pub struct MmapSource {
     path: Arc<Path>,
     map: Arc<Backing>,
+    /// The mapped file (for [`Source::holes`]); none for bytes in memory.
+    file: Option<Arc<File>>,
 }
+
+/// At most this many holes are listed (the rest count as data).
+const MAX_HOLES: usize = 1 << 16;
 
 impl MmapSource {
     /// Maps `path` read-only.
@@ -144,12 +157,38 @@ impl MmapSource {
             op,
             source,
         };
-        let file = File::open(path).map_err(|e| io("open", e))?;
+        // O_NONBLOCK: opening a FIFO must not wait for a writer (it is
+        // refused below); it changes nothing for a regular file's mapping.
+        let file = {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+                .open(path)
+                .map_err(|e| io("open", e))?
+        };
         let meta = file.metadata().map_err(|e| io("stat", e))?;
         if !meta.is_file() {
+            use std::os::unix::fs::FileTypeExt;
+            let ft = meta.file_type();
+            let kind = if ft.is_dir() {
+                "a directory"
+            } else if ft.is_fifo() {
+                "a FIFO"
+            } else if ft.is_socket() {
+                "a socket"
+            } else if ft.is_char_device() {
+                "a character device"
+            } else if ft.is_block_device() {
+                "a block device"
+            } else {
+                "not a regular file"
+            };
             return Err(DumpError::UnknownFormat {
                 path: path.to_path_buf(),
-                detail: "not a regular file".into(),
+                detail: format!(
+                    "it is {kind}: a dump is read from a regular file (such as /proc/vmcore)"
+                ),
             });
         }
         // SAFETY: the mapping is read-only and private to this process; like
@@ -159,6 +198,7 @@ impl MmapSource {
         Ok(MmapSource {
             path: Arc::from(path),
             map: Arc::new(Backing::Mapped(map)),
+            file: Some(Arc::new(file)),
         })
     }
 
@@ -168,6 +208,7 @@ impl MmapSource {
         MmapSource {
             path: Arc::from(path),
             map: Arc::new(Backing::Memory(bytes)),
+            file: None,
         }
     }
 
@@ -191,6 +232,39 @@ impl Source for MmapSource {
     }
     fn bytes(&self, offset: u64, len: usize) -> Option<Cow<'_, [u8]>> {
         checked_range(offset, len, self.map.len()).map(|r| Cow::Borrowed(&self.map[r]))
+    }
+    fn holes(&self, offset: u64, len: u64) -> Vec<std::ops::Range<u64>> {
+        use std::os::unix::io::AsRawFd;
+        let Some(file) = &self.file else {
+            return Vec::new();
+        };
+        let fd = file.as_raw_fd();
+        let end = offset.saturating_add(len).min(self.len());
+        let mut holes = Vec::new();
+        let mut pos = offset;
+        let seek = |at: u64, whence| -> Option<u64> {
+            let at = libc::off_t::try_from(at).ok()?;
+            // SAFETY: lseek(2) on a descriptor this source owns; nothing
+            // else uses its file position (the file is read through the
+            // mapping).
+            let r = unsafe { libc::lseek(fd, at, whence) };
+            u64::try_from(r).ok()
+        };
+        while pos < end && holes.len() < MAX_HOLES {
+            // No data after `pos` (ENXIO): a hole to the end of the file.
+            let data = seek(pos, libc::SEEK_DATA).unwrap_or(end).min(end);
+            if data > pos {
+                holes.push(pos..data);
+            }
+            if data >= end {
+                break;
+            }
+            match seek(data, libc::SEEK_HOLE) {
+                Some(h) if h > data => pos = h,
+                _ => break,
+            }
+        }
+        holes
     }
     fn region(&self, offset: u64, len: usize) -> Option<Region> {
         checked_range(offset, len, self.map.len()).map(|r| Region::Mapped {

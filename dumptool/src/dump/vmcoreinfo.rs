@@ -3,15 +3,22 @@
 //! `SIZE(x)=dec`, `LENGTH(x)=dec`, `NUMBER(x)=dec|-dec|0xhex`) plus the plain
 //! keys (`OSRELEASE`, `PAGESIZE`, `KERNELOFFSET`, `BUILD-ID`, `CRASHTIME`).
 
+use ktype_runtime::text::Escaped;
 use std::collections::BTreeMap;
 
-/// Why VMCOREINFO text could not be parsed.
+/// A VMCOREINFO line that was skipped (it has no `=`, is not UTF-8, or its
+/// value is not what its key calls for); see [`VmcoreInfo::warnings`].
+/// Displayed with control characters escaped: the text comes from the dump.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("line {line} `{text}`: {detail}")]
+#[error(
+    "VMCOREINFO line {line} `{}` skipped: {}",
+    Escaped(text),
+    Escaped(detail)
+)]
 pub struct VmcoreInfoError {
     /// 1-based line number.
     pub line: usize,
-    /// The offending line.
+    /// The offending line (invalid UTF-8 replaced by U+FFFD).
     pub text: String,
     /// What is wrong with it.
     pub detail: String,
@@ -48,34 +55,57 @@ pub struct VmcoreInfo {
     pub numbers: BTreeMap<String, i64>,
     /// Every `KEY=VALUE` line, in order, as text.
     pub raw: Vec<(String, String)>,
+    /// Lines that were skipped, and why.
+    warnings: Vec<VmcoreInfoError>,
 }
 
 impl VmcoreInfo {
     /// Parses VMCOREINFO text (trailing NULs and blank lines are ignored).
-    pub fn parse(text: &[u8]) -> Result<VmcoreInfo, VmcoreInfoError> {
+    /// Never fails: a garbled line (no `=`, invalid UTF-8, a value that is not
+    /// what its key calls for, such as an absurd number) is skipped and kept
+    /// as a warning ([`VmcoreInfo::warnings`]); one bad line does not cost
+    /// the rest.
+    pub fn parse(text: &[u8]) -> VmcoreInfo {
         let mut info = VmcoreInfo::default();
         let end = text.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
-        for (i, line) in text[..end].split(|&b| b == b'\n').enumerate() {
-            let line = String::from_utf8_lossy(line);
-            let line = line.trim_end_matches(['\r', '\0']).trim();
-            if line.is_empty() {
+        for (i, raw_line) in text[..end].split(|&b| b == b'\n').enumerate() {
+            let lossy = String::from_utf8_lossy(raw_line);
+            let shown = lossy.trim_end_matches(['\r', '\0']).trim();
+            if shown.is_empty() {
                 continue;
             }
-            let err = |detail: String| VmcoreInfoError {
+            let warn = |detail: String| VmcoreInfoError {
                 line: i + 1,
-                text: line.to_string(),
+                text: shown.to_string(),
                 detail,
             };
-            let (key, value) = line
-                .split_once('=')
-                .ok_or_else(|| err("no `=` in the line".into()))?;
-            info.add(key, value).map_err(err)?;
+            let problem = match std::str::from_utf8(raw_line) {
+                Err(e) => Some(format!("not valid UTF-8 (at byte {})", e.valid_up_to())),
+                Ok(_) => match shown.split_once('=') {
+                    None => Some("no `=` in the line".to_string()),
+                    Some((key, value)) => info.add(key, value).err(),
+                },
+            };
+            if let Some(detail) = problem {
+                info.warnings.push(warn(detail));
+            }
         }
-        Ok(info)
+        info
     }
 
+    /// The lines [`VmcoreInfo::parse`] skipped, in order.
+    pub fn warnings(&self) -> &[VmcoreInfoError] {
+        &self.warnings
+    }
+
+    /// Takes in one line; nothing of it is kept when its value is bad.
     fn add(&mut self, key: &str, value: &str) -> Result<(), String> {
+        self.add_typed(key, value)?;
         self.raw.push((key.to_string(), value.to_string()));
+        Ok(())
+    }
+
+    fn add_typed(&mut self, key: &str, value: &str) -> Result<(), String> {
         if let Some((kind, name)) = key.strip_suffix(')').and_then(|k| k.split_once('(')) {
             let name = name.to_string();
             match kind {
@@ -106,7 +136,15 @@ impl VmcoreInfo {
         }
         match key {
             "OSRELEASE" => self.osrelease = Some(value.to_string()),
-            "PAGESIZE" => self.page_size = Some(parse_dec_u64(value)?),
+            "PAGESIZE" => {
+                let p = parse_dec_u64(value)?;
+                if !((512..=1 << 20).contains(&p) && p.is_power_of_two()) {
+                    return Err(format!(
+                        "page size {p} is not a power of two between 512 and 1 MiB"
+                    ));
+                }
+                self.page_size = Some(p);
+            }
             "KERNELOFFSET" => self.kerneloffset = Some(parse_hex(value)?),
             "BUILD-ID" => self.build_id = Some(value.to_string()),
             "CRASHTIME" => self.crashtime = Some(parse_number(value)?),
@@ -199,7 +237,8 @@ CRASHTIME=1700000000\n\0\0\0";
 
     #[test]
     fn parses_typed_tables() {
-        let v = VmcoreInfo::parse(TEXT.as_bytes()).unwrap();
+        let v = VmcoreInfo::parse(TEXT.as_bytes());
+        assert!(v.warnings().is_empty());
         assert_eq!(v.osrelease.as_deref(), Some("6.1.0-56-amd64"));
         assert_eq!(v.page_size, Some(4096));
         assert_eq!(v.kerneloffset, Some(0x19600000));
@@ -225,11 +264,31 @@ CRASHTIME=1700000000\n\0\0\0";
     }
 
     #[test]
-    fn bad_lines_are_named() {
-        let e = VmcoreInfo::parse(b"PAGESIZE=4096\nSYMBOL(x)=zz\n").unwrap_err();
-        assert_eq!(e.line, 2);
-        assert!(e.to_string().contains("SYMBOL(x)=zz"), "{e}");
-        let e = VmcoreInfo::parse(b"OSRELEASE=1\ngarbage\n").unwrap_err();
-        assert_eq!(e.line, 2);
+    fn garbled_lines_are_skipped_with_warnings() {
+        let text = b"PAGESIZE=4096\nSYMBOL(x)=zz\ngarbage\nOSRELEASE=\xff\xfe\n\
+SIZE(page)=99999999999999999999999\nPAGESIZE=3\nSYMBOL(\x1b]0;t\x07)=1g\nSIZE(page)=64\n";
+        let v = VmcoreInfo::parse(text);
+        assert_eq!(v.page_size, Some(4096));
+        assert_eq!(v.size("page"), Some(64));
+        assert_eq!(v.symbol("x"), None);
+        assert_eq!(v.osrelease, None);
+        let lines: Vec<usize> = v.warnings().iter().map(|w| w.line).collect();
+        assert_eq!(lines, [2, 3, 4, 5, 6, 7]);
+        assert_eq!(v.raw.len(), 2, "skipped lines are not kept");
+        let shown: Vec<String> = v.warnings().iter().map(|w| w.to_string()).collect();
+        assert!(
+            shown[0].contains("line 2 `SYMBOL(x)=zz` skipped"),
+            "{}",
+            shown[0]
+        );
+        assert!(shown[1].contains("no `=`"), "{}", shown[1]);
+        assert!(shown[2].contains("not valid UTF-8"), "{}", shown[2]);
+        assert!(shown[4].contains("not a power of two"), "{}", shown[4]);
+        assert!(
+            shown[5].contains("SYMBOL(\\x1b]0;t\\x07)=1g"),
+            "{}",
+            shown[5]
+        );
+        assert!(!shown.iter().any(|s| s.chars().any(char::is_control)));
     }
 }

@@ -6,8 +6,9 @@ use crate::dump::DumpError;
 use std::path::PathBuf;
 
 /// An error of [`super::write_dump`]. When it is returned, no output file
-/// exists (a partial stream may have gone to standard output: it lacks the
-/// flattened format's end marker, so readers reject it).
+/// exists (a partial stream may have gone to standard output, lacking the
+/// flattened format's end marker so that readers reject it; a device or FIFO
+/// written in place keeps what was written before the error).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WriteError {
@@ -34,6 +35,41 @@ pub enum WriteError {
         /// Its directory.
         dir: PathBuf,
     },
+    /// The output exists and overwriting was not asked for
+    /// ([`super::WriteOptions::overwrite`], `dumptool filter -f`).
+    #[error("{}: the output exists; use -f/--force to overwrite", path.display())]
+    Exists {
+        /// The output path.
+        path: PathBuf,
+    },
+    /// The output is the input dump (the same file by device and inode,
+    /// through whatever path, hard link or symlink): always refused.
+    #[error(
+        "{}: the output is the input dump {} (the same file, device {dev:#x} inode {ino}); \
+         refusing to overwrite the input",
+        output.display(),
+        input.display()
+    )]
+    SameFile {
+        /// The input dump.
+        input: PathBuf,
+        /// The output path asked for.
+        output: PathBuf,
+        /// Their device.
+        dev: u64,
+        /// Their inode.
+        ino: u64,
+    },
+    /// The output path is something a dump must not be written to or over
+    /// (a directory, a socket, a dangling symlink, a block device without
+    /// `-f`, a FIFO without the flattened format).
+    #[error("{}: refusing to write the output there: {detail}", path.display())]
+    Refused {
+        /// The output path asked for.
+        path: PathBuf,
+        /// Why.
+        detail: String,
+    },
     /// The source dump could not be read (outside single pages, which are
     /// counted as unreadable instead).
     #[error(transparent)]
@@ -41,6 +77,9 @@ pub enum WriteError {
     /// The options do not make sense (or need a feature this build lacks).
     #[error("invalid write options: {0}")]
     Options(String),
+    /// Worker threads could not be started (the system refused them).
+    #[error("{0}")]
+    Threads(String),
     /// The page selector failed.
     #[error("page selection failed: {0}")]
     Selector(String),

@@ -12,8 +12,9 @@
 //! cyclic windows of [`WriteOptions::window_pfns`] (`window.rs`), in two
 //! passes (the first sizes the output from per-window counts, the second
 //! writes it), pages are read one batch at a time and output goes out
-//! through small buffers. A file output is built as a temporary file beside
-//! it and renamed into place only when complete (`output.rs`).
+//! through small buffers. A file output is built as an unnamed temporary
+//! file beside it and linked into place only when complete (`output.rs`);
+//! what an output path may name, and what is refused, is `dest.rs`.
 //!
 //! ```no_run
 //! use dumptool::dump::Dump;
@@ -30,7 +31,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod cleanup;
 mod compress;
+mod dest;
 mod elf;
 mod error;
 mod flat;
@@ -105,6 +108,12 @@ pub struct WriteOptions {
     /// (`offset_eraseinfo`), an ELF output in an `ERASEINFO` note, as
     /// makedumpfile does. Empty by default.
     pub eraseinfo: Vec<u8>,
+    /// Whether an existing regular file at an [`Output::Path`] (or at the
+    /// target of a symlink there) may be replaced, and a block device
+    /// written; `dumptool filter -f`. True by default for library callers;
+    /// the command line sets it from `-f`. The source dump itself is never
+    /// written, whatever this says.
+    pub overwrite: bool,
 }
 
 /// The default window: 1 Mi pfns (4 GiB of 4 KiB pages; 128 KiB per
@@ -129,6 +138,7 @@ impl Default for WriteOptions {
             window_pfns: DEFAULT_WINDOW_PFNS,
             remember_words: DEFAULT_REMEMBER_WORDS,
             eraseinfo: Vec::new(),
+            overwrite: true,
         }
     }
 }
@@ -199,11 +209,27 @@ pub struct WriteStats {
 /// Where the dump goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
-    /// A file, written as a temporary file in its directory and renamed
-    /// over it on success (an existing file is replaced).
+    /// A file, written as a temporary file in its directory and linked
+    /// into place on success (an existing file is replaced only with
+    /// [`WriteOptions::overwrite`]; a symlink's target file is written, never
+    /// the link; a device or FIFO is written in place; the source dump is
+    /// refused).
     Path(PathBuf),
     /// Standard output; only with [`WriteOptions::flattened`].
     Stdout,
+}
+
+/// Checks, before any work, that `output` may be written with `input` as
+/// the source dump: not the input itself (by device and inode, through any
+/// path), not an existing file unless `overwrite`, nothing a dump must not
+/// replace (see [`Output::Path`]). [`write_dump`] checks again when it
+/// opens the output.
+pub fn check_output(
+    input: &std::path::Path,
+    output: &std::path::Path,
+    overwrite: bool,
+) -> Result<(), WriteError> {
+    dest::resolve(Some(input), output, overwrite).map(|_| ())
 }
 
 /// Writes the pages of `src` that `selector` keeps to `out` as `opts`
@@ -232,7 +258,7 @@ pub fn write_dump(
             )));
         }
     }
-    let mut target = Target::open(&out, opts.flattened)?;
+    let mut target = Target::open(&out, opts.flattened, Some(src.path()), opts.overwrite)?;
     let sink: &mut dyn Sink = &mut target;
     let mut stats = match opts.format {
         OutputFormat::Kdump(c) => kdump::write(src, selector, opts, c, sink)?,

@@ -1,18 +1,34 @@
 //! Where a written dump goes. The format writers only make positional
 //! writes ([`Sink::write_at`]); this module turns them into
 //!
-//! - a plain file: written as a temporary file in the output's directory
-//!   (mode 0600: a dump holds all of the kernel's secrets), synced and
-//!   renamed over the output only when everything succeeded, removed on any
-//!   error (or panic);
-//! - a flattened stream ([`super::flat`]) into such a temporary file, or to
-//!   standard output.
+//! - a plain file: written as an unnamed temporary file (`O_TMPFILE`) in the
+//!   output's directory (mode 0600: a dump holds all of the kernel's
+//!   secrets), synced and linked into place only when everything succeeded
+//!   (over an existing file: linked to a temporary name, then renamed over
+//!   it). A process killed at any point, SIGKILL included, leaves nothing.
+//!   Where the filesystem refuses `O_TMPFILE`, a named temporary file
+//!   (`.NAME.PID.N.tmp`) is used instead: removed on any error, panic, and
+//!   on SIGINT/SIGTERM/SIGHUP (`cleanup.rs`);
+//! - a character device, block device or FIFO: written in place (see
+//!   `dest.rs` for what is refused);
+//! - a flattened stream ([`super::flat`]) into any of these, or to standard
+//!   output.
+//!
+//! Setting the environment variable `DUMPTOOL_NO_O_TMPFILE` (to anything)
+//! makes every output take the named-temporary-file way, as on a
+//! filesystem without `O_TMPFILE` (for tests).
 
+use super::cleanup::{self, Registration};
+use super::dest::{self, Dest};
 use super::error::WriteError;
 use super::flat::FlatSink;
 use super::Output;
+use std::ffi::CString;
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Stdout, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::io::{AsRawFd, FromRawFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -25,64 +41,176 @@ pub(crate) trait Sink {
 /// The name standard output goes by in errors.
 const STDOUT_NAME: &str = "<stdout>";
 
-/// Temporary files made by this process (for unique names).
+/// The environment variable that disables `O_TMPFILE`.
+const NO_O_TMPFILE: &str = "DUMPTOOL_NO_O_TMPFILE";
+
+/// Temporary names made by this process (for unique names).
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// A temporary file beside the output; removed when dropped unless
-/// [`TempFile::commit`] renamed it into place.
+/// A C string of `path`.
+fn c_path(path: &Path) -> std::io::Result<CString> {
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "NUL in the path"))
+}
+
+/// A fresh temporary name beside `dest` in `dir`: `.NAME.PID.N.tmp`.
+fn temp_name(dir: &Path, dest: &Path) -> PathBuf {
+    let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mut tname = std::ffi::OsString::from(".");
+    tname.push(dest.file_name().unwrap_or_default());
+    tname.push(format!(".{}.{n}.tmp", std::process::id()));
+    dir.join(tname)
+}
+
+/// An unnamed file in `dir` (`O_TMPFILE`); `Ok(None)` when the
+/// filesystem (or kernel) does not offer it.
+fn open_unnamed(dir: &Path) -> std::io::Result<Option<File>> {
+    if std::env::var_os(NO_O_TMPFILE).is_some() {
+        return Ok(None);
+    }
+    let c = c_path(dir)?;
+    // SAFETY: a plain open(2) of a NUL-terminated path.
+    let fd = unsafe {
+        libc::open(
+            c.as_ptr(),
+            libc::O_TMPFILE | libc::O_WRONLY | libc::O_CLOEXEC,
+            0o600 as libc::c_uint,
+        )
+    };
+    if fd >= 0 {
+        // SAFETY: `fd` was just opened and is owned by nobody else.
+        return Ok(Some(unsafe { File::from_raw_fd(fd) }));
+    }
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL) => Ok(None),
+        _ => Err(e),
+    }
+}
+
+/// Gives the unnamed `file` the name `dest` (fails with `EEXIST` when
+/// `dest` exists).
+fn link_unnamed(file: &File, dest: &Path) -> std::io::Result<()> {
+    let to = c_path(dest)?;
+    let proc = CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))
+        .map_err(|_| std::io::Error::other("NUL in a /proc path"))?;
+    // SAFETY: linkat(2) on NUL-terminated paths.
+    if unsafe {
+        libc::linkat(
+            libc::AT_FDCWD,
+            proc.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            libc::AT_SYMLINK_FOLLOW,
+        )
+    } == 0
+    {
+        return Ok(());
+    }
+    let e = std::io::Error::last_os_error();
+    if e.raw_os_error() != Some(libc::ENOENT) || Path::new("/proc/self/fd").exists() {
+        return Err(e);
+    }
+    // No /proc: AT_EMPTY_PATH (needs CAP_DAC_READ_SEARCH).
+    // SAFETY: linkat(2) on the file's descriptor and an empty path.
+    if unsafe {
+        libc::linkat(
+            file.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
+    } == 0
+    {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// How the temporary file is held.
+enum Temp {
+    /// `O_TMPFILE`: no name until committed.
+    Unnamed,
+    /// A named file, removed unless committed (and on signals).
+    Named {
+        path: PathBuf,
+        _registration: Registration,
+    },
+}
+
+/// The output being built beside its destination; nothing of it remains
+/// when dropped unless [`TempFile::commit`] put it into place.
 pub(crate) struct TempFile {
-    /// The temporary file's path.
-    temp: PathBuf,
-    /// The output's path.
+    temp: Temp,
+    /// Where it goes (symlinks resolved).
     dest: PathBuf,
+    /// The output as asked for, for errors.
+    name: PathBuf,
+    /// `dest`'s directory.
+    dir: PathBuf,
+    /// Whether an existing file at `dest` is replaced.
+    replace: bool,
     committed: bool,
 }
 
 impl TempFile {
-    /// Creates a new temporary file in `dest`'s directory.
-    fn create(dest: &Path) -> Result<(TempFile, File), WriteError> {
-        let name = dest.file_name().ok_or_else(|| {
-            WriteError::Options(format!(
+    /// Creates the temporary file for `dest` (named `name` in errors),
+    /// which replaces an existing file only when `replace`.
+    fn create(dest: &Path, name: &Path, replace: bool) -> Result<(TempFile, File), WriteError> {
+        if dest.file_name().is_none() {
+            return Err(WriteError::Options(format!(
                 "the output path {} does not name a file",
-                dest.display()
-            ))
-        })?;
+                name.display()
+            )));
+        }
         let dir = match dest.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
         };
         if !dir.is_dir() {
             return Err(WriteError::NoSuchDirectory {
-                path: dest.to_path_buf(),
+                path: name.to_path_buf(),
                 dir,
             });
         }
+        let guard = |temp| TempFile {
+            temp,
+            dest: dest.to_path_buf(),
+            name: name.to_path_buf(),
+            dir: dir.clone(),
+            replace,
+            committed: false,
+        };
+        let unnamed = open_unnamed(&dir).map_err(|source| WriteError::Io {
+            path: name.to_path_buf(),
+            op: format!("create an unnamed temporary file in {}", dir.display()),
+            source,
+        })?;
+        if let Some(file) = unnamed {
+            return Ok((guard(Temp::Unnamed), file));
+        }
         loop {
-            let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-            let mut tname = std::ffi::OsString::from(".");
-            tname.push(name);
-            tname.push(format!(".{}.{n}.tmp", std::process::id()));
-            let temp = dir.join(tname);
-            let mut opts = OpenOptions::new();
-            opts.write(true).create_new(true);
-            #[cfg(unix)]
+            let temp = temp_name(&dir, dest);
+            let registration = cleanup::register(&temp);
+            match OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&temp)
             {
-                use std::os::unix::fs::OpenOptionsExt;
-                opts.mode(0o600);
-            }
-            match opts.open(&temp) {
                 Ok(file) => {
-                    let guard = TempFile {
-                        temp,
-                        dest: dest.to_path_buf(),
-                        committed: false,
+                    let t = Temp::Named {
+                        path: temp,
+                        _registration: registration,
                     };
-                    return Ok((guard, file));
+                    return Ok((guard(t), file));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                 Err(source) => {
                     return Err(WriteError::Io {
-                        path: dest.to_path_buf(),
+                        path: name.to_path_buf(),
                         op: format!("create the temporary file {}", temp.display()),
                         source,
                     })
@@ -91,36 +219,97 @@ impl TempFile {
         }
     }
 
-    /// Syncs `file` and renames the temporary file over the output.
+    /// Syncs `file` and puts it into place (see the module documentation).
     fn commit(mut self, file: File) -> Result<(), WriteError> {
+        let name = self.name.clone();
         let io = |op: String, source| WriteError::Io {
-            path: self.dest.clone(),
+            path: name.clone(),
             op,
             source,
         };
+        let exists = |e: &std::io::Error| e.kind() == std::io::ErrorKind::AlreadyExists;
         file.sync_all()
-            .map_err(|e| io(format!("sync {}", self.temp.display()), e))?;
-        drop(file);
-        std::fs::rename(&self.temp, &self.dest).map_err(|e| {
-            io(
-                format!("rename the finished {} into place", self.temp.display()),
-                e,
-            )
-        })?;
+            .map_err(|e| io("sync the finished output".into(), e))?;
+        match &self.temp {
+            Temp::Unnamed if !self.replace => match link_unnamed(&file, &self.dest) {
+                Err(e) if exists(&e) => {
+                    return Err(WriteError::Exists {
+                        path: self.name.clone(),
+                    })
+                }
+                r => r.map_err(|e| {
+                    io(
+                        format!("link the finished output to {}", self.dest.display()),
+                        e,
+                    )
+                })?,
+            },
+            Temp::Unnamed => {
+                let temp = loop {
+                    let t = temp_name(&self.dir, &self.dest);
+                    let registration = cleanup::register(&t);
+                    match link_unnamed(&file, &t) {
+                        Ok(()) => break (t, registration),
+                        Err(e) if exists(&e) => continue,
+                        Err(e) => {
+                            return Err(io(
+                                format!("link the finished output to {}", t.display()),
+                                e,
+                            ))
+                        }
+                    }
+                };
+                if let Err(e) = std::fs::rename(&temp.0, &self.dest) {
+                    let _ = std::fs::remove_file(&temp.0);
+                    return Err(io(
+                        format!("rename the finished {} into place", temp.0.display()),
+                        e,
+                    ));
+                }
+            }
+            Temp::Named { path, .. } => {
+                let renamed = if self.replace {
+                    std::fs::rename(path, &self.dest)
+                } else {
+                    // link(2) refuses to replace a file made meanwhile;
+                    // filesystems without hard links get a rename.
+                    match std::fs::hard_link(path, &self.dest) {
+                        Ok(()) => std::fs::remove_file(path),
+                        Err(e) if exists(&e) => {
+                            return Err(WriteError::Exists {
+                                path: self.name.clone(),
+                            })
+                        }
+                        Err(_) => std::fs::rename(path, &self.dest),
+                    }
+                };
+                renamed.map_err(|e| {
+                    io(
+                        format!("rename the finished {} into place", path.display()),
+                        e,
+                    )
+                })?;
+            }
+        }
         self.committed = true;
+        drop(file);
+        // The new name is durable once its directory is.
+        if let Ok(d) = File::open(&self.dir) {
+            let _ = d.sync_all();
+        }
         Ok(())
     }
 }
 
 impl Drop for TempFile {
     fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_file(&self.temp);
+        if let (false, Temp::Named { path, .. }) = (self.committed, &self.temp) {
+            let _ = std::fs::remove_file(path);
         }
     }
 }
 
-/// Positional writes into a plain file.
+/// Positional writes into a plain file or a device.
 pub(crate) struct FileSink {
     file: File,
     /// The output, for error messages.
@@ -141,14 +330,16 @@ impl FileSink {
         }
     }
 
-    /// Sets the file's final length (a sparse tail reads as zeros).
-    fn finish(self) -> Result<(File, u64), WriteError> {
+    /// Sets a regular file's final length (a sparse tail reads as zeros).
+    fn finish(self, regular: bool) -> Result<(File, u64), WriteError> {
         let len = self.len;
-        self.file.set_len(len).map_err(|source| WriteError::Io {
-            path: self.name.clone(),
-            op: "set the file length".into(),
-            source,
-        })?;
+        if regular {
+            self.file.set_len(len).map_err(|source| WriteError::Io {
+                path: self.name.clone(),
+                op: "set the file length".into(),
+                source,
+            })?;
+        }
         Ok((self.file, len))
     }
 }
@@ -173,50 +364,123 @@ impl Sink for FileSink {
     }
 }
 
+/// Syncs a device or FIFO written in place (those that cannot sync, like
+/// `/dev/null` or a FIFO, are fine as they are).
+fn sync_special(file: &File, name: &Path) -> Result<(), WriteError> {
+    match file.sync_all() {
+        Err(e)
+            if !matches!(
+                e.raw_os_error(),
+                Some(libc::EINVAL | libc::EROFS | libc::ENOTSUP)
+            ) =>
+        {
+            Err(WriteError::Io {
+                path: name.to_path_buf(),
+                op: "sync".into(),
+                source: e,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// An opened output.
 pub(crate) enum Target {
-    /// A plain file (temporary until [`Target::finish`]).
-    Plain(FileSink, TempFile),
-    /// A flattened stream into a file (temporary until [`Target::finish`]).
-    FlatFile(FlatSink<File>, TempFile),
+    /// A plain file (temporary until [`Target::finish`]), or a device
+    /// written in place (no [`TempFile`]).
+    Plain(FileSink, Option<TempFile>),
+    /// A flattened stream into a file (temporary until [`Target::finish`]),
+    /// a device or a FIFO (no [`TempFile`]).
+    FlatFile(FlatSink<File>, Option<TempFile>, PathBuf),
     /// A flattened stream to standard output.
     FlatStdout(FlatSink<Stdout>),
 }
 
 impl Target {
-    /// Opens `out` for a plain or flattened (`flattened`) file.
-    pub(crate) fn open(out: &Output, flattened: bool) -> Result<Target, WriteError> {
-        match out {
-            Output::Stdout if !flattened => Err(WriteError::Options(
-                "standard output needs the flattened format (it cannot seek)".into(),
-            )),
-            Output::Stdout => Ok(Target::FlatStdout(FlatSink::new(
-                std::io::stdout(),
-                PathBuf::from(STDOUT_NAME),
-            )?)),
-            Output::Path(p) => {
-                let (guard, file) = TempFile::create(p)?;
-                if flattened {
-                    Ok(Target::FlatFile(FlatSink::new(file, p.clone())?, guard))
-                } else {
-                    Ok(Target::Plain(FileSink::new(file, p.clone()), guard))
-                }
+    /// Opens `out` for a plain or flattened (`flattened`) file. `input` is
+    /// the dump being read (never written to); an existing regular file is
+    /// replaced only with `overwrite` (see `dest.rs`).
+    pub(crate) fn open(
+        out: &Output,
+        flattened: bool,
+        input: Option<&Path>,
+        overwrite: bool,
+    ) -> Result<Target, WriteError> {
+        let p = match out {
+            Output::Stdout if !flattened => {
+                return Err(WriteError::Options(
+                    "standard output needs the flattened format (it cannot seek)".into(),
+                ))
             }
+            Output::Stdout => {
+                return Ok(Target::FlatStdout(FlatSink::new(
+                    std::io::stdout(),
+                    PathBuf::from(STDOUT_NAME),
+                )?))
+            }
+            Output::Path(p) => p,
+        };
+        let (file, guard) = match dest::resolve(input, p, overwrite)? {
+            Dest::File { path, replace } => {
+                let (guard, file) = TempFile::create(&path, p, replace)?;
+                (file, Some(guard))
+            }
+            Dest::Special {
+                path,
+                kind,
+                seekable,
+            } => {
+                if !seekable && !flattened {
+                    return Err(WriteError::Refused {
+                        path: p.clone(),
+                        detail: format!(
+                            "it is a {kind}, which cannot seek: only the flattened format \
+                             (-F) can be written to it"
+                        ),
+                    });
+                }
+                let file = OpenOptions::new()
+                    .write(true)
+                    .custom_flags(libc::O_NOCTTY | libc::O_CLOEXEC)
+                    .open(&path)
+                    .map_err(|source| WriteError::Io {
+                        path: p.clone(),
+                        op: format!("open the {kind} for writing"),
+                        source,
+                    })?;
+                (file, None)
+            }
+        };
+        if flattened {
+            Ok(Target::FlatFile(
+                FlatSink::new(file, p.clone())?,
+                guard,
+                p.clone(),
+            ))
+        } else {
+            Ok(Target::Plain(FileSink::new(file, p.clone()), guard))
         }
     }
 
-    /// Completes the output (end marker, sync, rename into place); returns
+    /// Completes the output (end marker, sync, link into place); returns
     /// its size in bytes.
     pub(crate) fn finish(self) -> Result<u64, WriteError> {
         match self {
             Target::Plain(sink, guard) => {
-                let (file, len) = sink.finish()?;
-                guard.commit(file)?;
+                let name = sink.name.clone();
+                let (file, len) = sink.finish(guard.is_some())?;
+                match guard {
+                    Some(g) => g.commit(file)?,
+                    None => sync_special(&file, &name)?,
+                }
                 Ok(len)
             }
-            Target::FlatFile(sink, guard) => {
+            Target::FlatFile(sink, guard, name) => {
                 let (file, len) = sink.finish()?;
-                guard.commit(file)?;
+                match guard {
+                    Some(g) => g.commit(file)?,
+                    None => sync_special(&file, &name)?,
+                }
                 Ok(len)
             }
             Target::FlatStdout(sink) => {
@@ -236,7 +500,7 @@ impl Sink for Target {
     fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), WriteError> {
         match self {
             Target::Plain(s, _) => s.write_at(offset, data),
-            Target::FlatFile(s, _) => s.write_at(offset, data),
+            Target::FlatFile(s, _, _) => s.write_at(offset, data),
             Target::FlatStdout(s) => s.write_at(offset, data),
         }
     }
@@ -323,15 +587,26 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("dumptool-out-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let dest = dir.join("out");
-        let (g, f) = TempFile::create(&dest).unwrap();
-        let temp = g.temp.clone();
-        assert!(temp.exists());
+        let listing = || std::fs::read_dir(&dir).unwrap().count();
+        let (g, f) = TempFile::create(&dest, &dest, false).unwrap();
         drop((g, f));
-        assert!(!temp.exists() && !dest.exists());
-        let (g, f) = TempFile::create(&dest).unwrap();
+        assert_eq!(listing(), 0, "nothing left");
+        let (g, mut f) = TempFile::create(&dest, &dest, false).unwrap();
+        f.write_all(b"one").unwrap();
         g.commit(f).unwrap();
-        assert!(dest.exists());
-        let e = TempFile::create(&dir.join("missing/out")).err().unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"one");
+        // A file made meanwhile is not replaced without `replace`.
+        let (g, f) = TempFile::create(&dest, &dest, false).unwrap();
+        let e = g.commit(f).unwrap_err().to_string();
+        assert!(e.contains("exists; use -f/--force"), "{e}");
+        let (g, mut f) = TempFile::create(&dest, &dest, true).unwrap();
+        f.write_all(b"two").unwrap();
+        g.commit(f).unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"two");
+        assert_eq!(listing(), 1, "only the output");
+        let e = TempFile::create(&dir.join("missing/out"), &dir.join("missing/out"), false)
+            .err()
+            .unwrap();
         assert!(e.to_string().contains("missing/out"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }

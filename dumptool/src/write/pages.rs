@@ -62,7 +62,7 @@ impl<'a> PageWorker<'a> {
                     .thread_name(|i| format!("dumptool-write-{i}"))
                     .build()
                     .map_err(|e| {
-                        WriteError::Options(format!("cannot start {threads} threads: {e}"))
+                        WriteError::Threads(format!("cannot start {threads} threads: {e}"))
                     })?,
             )
         } else {
@@ -107,16 +107,22 @@ impl<'a> PageWorker<'a> {
         // fails, the channel closes and the producer stops.
         std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::sync_channel(1);
-            scope.spawn(move || {
-                while pfns.peek().is_some() {
-                    let batch: Vec<u64> = pfns.by_ref().take(self.batch).collect();
-                    let done = self.process(&batch, data).map(|pages| (batch, pages));
-                    let failed = done.is_err();
-                    if tx.send(done).is_err() || failed {
-                        break;
+            // A thread that cannot start is an error, not a panic.
+            let producer = std::thread::Builder::new().name("dumptool-read".into());
+            producer
+                .spawn_scoped(scope, move || {
+                    while pfns.peek().is_some() {
+                        let batch: Vec<u64> = pfns.by_ref().take(self.batch).collect();
+                        let done = self.process(&batch, data).map(|pages| (batch, pages));
+                        let failed = done.is_err();
+                        if tx.send(done).is_err() || failed {
+                            break;
+                        }
                     }
-                }
-            });
+                })
+                .map_err(|e| {
+                    WriteError::Threads(format!("cannot start the page reader thread: {e}"))
+                })?;
             for done in rx {
                 let (batch, pages) = done?;
                 for (pfn, page) in batch.into_iter().zip(pages) {

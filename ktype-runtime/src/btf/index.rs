@@ -4,6 +4,7 @@
 use super::kind::Kind;
 use super::types::{Type, TypeId};
 use super::{rd32, Btf};
+use crate::text::Escaped;
 use hashbrown::HashTable;
 use std::fmt;
 use std::hash::BuildHasher;
@@ -22,10 +23,44 @@ pub(crate) fn is_decl(kind: u32) -> bool {
     )
 }
 
+/// Entries grouped by name hash: `entries` sorted by hash (then by value),
+/// and one table slot per distinct hash pointing at its run. Inserting and
+/// finding cost the same whether names repeat or not (a hash table holding
+/// a million equal hashes probes quadratically).
+struct Groups<T> {
+    entries: Vec<(u64, T)>,
+    /// `(hash, start, len)` of each run of `entries`.
+    table: HashTable<(u64, usize, usize)>,
+}
+
+impl<T: Ord + Copy> Groups<T> {
+    fn new(mut entries: Vec<(u64, T)>) -> Groups<T> {
+        entries.sort_unstable();
+        let mut table = HashTable::new();
+        let mut start = 0;
+        while start < entries.len() {
+            let h = entries[start].0;
+            let len = entries[start..].partition_point(|e| e.0 == h);
+            table.insert_unique(h, (h, start, len), |e: &(u64, usize, usize)| e.0);
+            start += len;
+        }
+        Groups { entries, table }
+    }
+
+    /// The values whose name hashes to `h`, in order.
+    fn get(&self, h: u64) -> impl Iterator<Item = T> + '_ {
+        let run = self
+            .table
+            .find(h, |e| e.0 == h)
+            .map_or(0..0, |&(_, start, len)| start..start + len);
+        self.entries[run].iter().map(|e| e.1)
+    }
+}
+
 /// `name -> ids` of one blob's own types of one class. Every id is kept:
 /// kernels really define some names twice (two different `struct console`).
 pub(crate) struct NameIndex {
-    table: HashTable<(u64, TypeId)>,
+    groups: Groups<TypeId>,
 }
 
 impl NameIndex {
@@ -35,7 +70,7 @@ impl NameIndex {
         let types = &b[btf.types.clone()];
         let start = btf.start_id;
         let wanted = &btf.named[usize::from(decls)];
-        let mut table = HashTable::with_capacity(wanted.len());
+        let mut entries = Vec::with_capacity(wanted.len());
         for &id in wanted {
             let rel = btf.type_offs[(id - start) as usize] as usize;
             let name_off = rd32(types, rel, btf.big_endian);
@@ -46,46 +81,46 @@ impl NameIndex {
                 Some(tail) => &tail[..tail.iter().position(|&c| c == 0).unwrap_or(tail.len())],
                 None => btf.str_at(name_off).as_bytes(),
             };
-            let h = hash_name(name);
-            table.insert_unique(h, (h, id), |e: &(u64, TypeId)| e.0);
+            entries.push((hash_name(name), id));
         }
-        NameIndex { table }
+        NameIndex {
+            groups: Groups::new(entries),
+        }
     }
 
     /// Own types named `name`, in id order.
     fn ids<'a>(&'a self, btf: &'a Btf, name: &'a str) -> Vec<TypeId> {
-        let h = hash_name(name.as_bytes());
-        let mut ids: Vec<TypeId> = self
-            .table
-            .iter_hash(h)
-            .filter(|e| e.0 == h && btf.type_by_id(e.1).is_some_and(|t| t.name() == name))
-            .map(|e| e.1)
-            .collect();
-        ids.sort_unstable();
-        ids
+        self.groups
+            .get(hash_name(name.as_bytes()))
+            .filter(|&id| btf.type_by_id(id).is_some_and(|t| t.name() == name))
+            .collect()
     }
 }
 
 /// Where each enum constant is defined.
 pub(crate) struct ConstIndex {
-    /// `(hash, enum type id, enumerator index)`.
-    table: HashTable<(u64, TypeId, u32)>,
+    /// `(enum type id, enumerator index)` by constant name hash.
+    groups: Groups<(TypeId, u32)>,
 }
 
 impl ConstIndex {
     fn build(btf: &Btf) -> ConstIndex {
-        let mut table = HashTable::new();
+        let mut entries = Vec::new();
         for t in btf.own_types() {
             if matches!(t.kind(), Kind::Enum | Kind::Enum64) {
                 for (i, v) in t.enum_values().enumerate() {
-                    let h = hash_name(v.name.as_bytes());
-                    table.insert_unique(h, (h, t.id(), i as u32), |e: &(u64, TypeId, u32)| e.0);
+                    entries.push((hash_name(v.name.as_bytes()), (t.id(), i as u32)));
                 }
             }
         }
-        ConstIndex { table }
+        ConstIndex {
+            groups: Groups::new(entries),
+        }
     }
 }
+
+/// At most this many candidates of an ambiguous lookup are kept and shown.
+pub const MAX_CANDIDATES: usize = 5;
 
 /// A failed name lookup.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,26 +138,41 @@ pub enum LookupError {
         origin: String,
         /// What was looked for.
         what: String,
-        /// Each candidate, e.g. `struct console [id 1234] size 64`.
+        /// The first candidates (at most [`MAX_CANDIDATES`]), e.g.
+        /// `struct console [id 1234] size 64`.
         candidates: Vec<String>,
+        /// How many candidates there are in all.
+        total: usize,
     },
 }
 
 impl fmt::Display for LookupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LookupError::NotFound { origin, what } => write!(f, "{origin}: no {what}"),
+            LookupError::NotFound { origin, what } => {
+                write!(f, "{origin}: no {}", Escaped(what))
+            }
             LookupError::Ambiguous {
                 origin,
                 what,
                 candidates,
+                total,
             } => {
                 write!(
                     f,
-                    "{origin}: {what} is ambiguous, {} definitions: {}",
-                    candidates.len(),
-                    candidates.join("; ")
-                )
+                    "{origin}: {} is ambiguous, {total} definitions: ",
+                    Escaped(what)
+                )?;
+                for (i, c) in candidates.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{}", Escaped(c))?;
+                }
+                if *total > candidates.len() {
+                    write!(f, "; and {} more", total - candidates.len())?;
+                }
+                Ok(())
             }
         }
     }
@@ -195,9 +245,14 @@ impl Btf {
                 what,
             }),
             1 => Ok(found.remove(0)),
-            _ => Err(LookupError::Ambiguous {
+            total => Err(LookupError::Ambiguous {
                 origin: self.origin.clone(),
-                candidates: found.iter().map(|t| describe(&what, t)).collect(),
+                candidates: found
+                    .iter()
+                    .take(MAX_CANDIDATES)
+                    .map(|t| describe(&what, t))
+                    .collect(),
+                total,
                 what,
             }),
         }
@@ -210,15 +265,7 @@ impl Btf {
             None => Vec::new(),
         };
         let idx = self.constants.get_or_init(|| ConstIndex::build(self));
-        let h = hash_name(name.as_bytes());
-        let mut hits: Vec<(TypeId, u32)> = idx
-            .table
-            .iter_hash(h)
-            .filter(|e| e.0 == h)
-            .map(|e| (e.1, e.2))
-            .collect();
-        hits.sort_unstable();
-        for (id, i) in hits {
+        for (id, i) in idx.groups.get(hash_name(name.as_bytes())) {
             if let Some(t) = self.type_by_id(id) {
                 if let Some(v) = t.enum_values().nth(i as usize).filter(|v| v.name == name) {
                     out.push((t, v));

@@ -21,6 +21,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod cycles;
 mod error;
 mod format;
 mod header;
@@ -32,7 +33,7 @@ mod source;
 mod types;
 
 pub use error::{BtfError, Result};
-pub use index::LookupError;
+pub use index::{LookupError, MAX_CANDIDATES};
 pub use kind::Kind;
 pub use layout::{MemberLoc, PathError, PathErrorKind};
 pub use set::BtfSet;
@@ -325,7 +326,9 @@ impl Btf {
     }
 
     /// Fully validates the blob: every type reference, member, enumerator and
-    /// parameter name, int encoding, and that the strings are UTF-8.
+    /// parameter name, int encoding, that the strings are UTF-8, and that no
+    /// type contains itself by value ([`Btf::check_containment`]: typedef
+    /// cycles, self-containing structs).
     ///
     /// Loading checks only structure (header, sections, record bounds); the
     /// resolver checks each type it uses with [`Btf::check_type`]. Navigation
@@ -341,7 +344,7 @@ impl Btf {
         for i in 0..self.type_offs.len() {
             self.check_own(i)?;
         }
-        Ok(())
+        self.check_containment()
     }
 
     /// Validates one type record (its references, names and encoding).
