@@ -57,6 +57,24 @@ fn start_threads(args: &mut commands::filter::FilterArgs) -> Result<(), String> 
 /// What `dumptool filter` must say on stderr besides its report: pages of
 /// the input that could not be read (makedumpfile announces them too).
 fn filter_warnings(args: &commands::filter::FilterArgs, summary: &commands::filter::FilterSummary) {
+    // Rules of the asked dump level that this kernel cannot honour: their
+    // pages were kept, and the user must know why the dump is larger.
+    let relevant: Vec<_> = summary
+        .degraded
+        .iter()
+        .filter(|d| args.level & d.level_bit != 0)
+        .collect();
+    for d in &relevant {
+        eprintln!(
+            "dumptool: warning: {} switched off, its pages are kept: {}",
+            d.rule, d.missing
+        );
+    }
+    if !relevant.is_empty() {
+        for p in &summary.binding_problems {
+            eprintln!("dumptool: warning: {p}");
+        }
+    }
     let n = summary.stats.unreadable;
     if n > 0 {
         let what = if args.elf {

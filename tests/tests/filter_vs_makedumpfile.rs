@@ -161,7 +161,12 @@ fn check_suite(suite: &'static str) {
     let dump = Dump::open(v.elf()).unwrap_or_else(|e| panic!("{e}"));
     let kernel = CrashedKernel::open(&dump).unwrap_or_else(|e| panic!("{e}"));
     kernel.resolve_all().unwrap_or_else(|e| panic!("{e}"));
-    let classifier = Classifier::new(&dump, kernel.memory()).unwrap_or_else(|e| panic!("{e}"));
+    let classifier = Classifier::new(&dump, kernel.memory());
+    assert!(
+        classifier.rules().degraded.is_empty(),
+        "{suite}: rules switched off: {:?}",
+        classifier.rules().degraded
+    );
     // Like makedumpfile, the dump ends where the nodes' struct pages end (firmware above is left out).
     let max_pfn = kernel.spanned_end_pfn().expect("node spans");
     let zero = zero_pages(&dump, max_pfn);

@@ -4,6 +4,7 @@
 
 use crate::dump::Dump;
 use crate::filter::erase::{Erasure, Erasures};
+use crate::filter::rules::Degraded;
 use crate::filter::{ClassCounts, Classifier, PageClass};
 use crate::kernel::CrashedKernel;
 use crate::write::{
@@ -116,8 +117,13 @@ pub struct FilterSummary {
     pub stats: WriteStats,
     /// `(rule, source)` of every classification rule.
     pub sources: Vec<(String, String)>,
-    /// BTF/VMCOREINFO disagreements.
+    /// BTF/VMCOREINFO disagreements, rules that work with less.
     pub warnings: Vec<String>,
+    /// Rules switched off on this kernel (their pages were kept).
+    pub degraded: Vec<Degraded>,
+    /// What the kernel's BTF lacks of dumptool's bindings (every problem the
+    /// resolver found), or why the kernel could not be read at all.
+    pub binding_problems: Vec<String>,
     /// What `--erase` overwrote.
     pub erased: Vec<Erasure>,
     /// Kernel bootstrap (kallsyms, BTF, bindings).
@@ -193,13 +199,41 @@ pub fn run(
         crate::write::check_output(&args.input, p, args.force)?;
     }
     let t0 = Instant::now();
+    // Only an unreadable dump is an error: whatever the kernel's BTF,
+    // kallsyms or VMCOREINFO lack switches rules off and keeps their pages.
     let dump = Dump::open(&args.input)?;
-    let kernel = CrashedKernel::open(&dump)?;
-    kernel.resolve_all()?;
-    let classifier = Classifier::new(&dump, kernel.memory())?;
-    let erasures = Erasures::resolve(&kernel, &args.erase)?;
+    let mut binding_problems = Vec::new();
+    let kernel = match CrashedKernel::open(&dump) {
+        Ok(k) => {
+            if let Err(e) = k.resolve_all() {
+                binding_problems = e.problems.iter().map(|p| p.to_string()).collect();
+            }
+            Some(k)
+        }
+        Err(e) => {
+            binding_problems.push(format!("the kernel could not be read from the dump: {e}"));
+            None
+        }
+    };
+    let classifier = match &kernel {
+        Some(k) => Classifier::new(&dump, k.memory()),
+        None => Classifier::without_kernel(&dump, &binding_problems[0]),
+    };
+    let erasures = match &kernel {
+        Some(k) => Erasures::resolve(k, &args.erase)?,
+        // Erasing is a request to keep secrets out of the output: never written without it.
+        None if !args.erase.is_empty() => {
+            return Err(format!(
+                "--erase cannot be done, so no output was written: {}",
+                binding_problems[0]
+            )
+            .into())
+        }
+        None => Erasures::default(),
+    };
     let end_pfn = kernel
-        .spanned_end_pfn()
+        .as_ref()
+        .and_then(|k| k.spanned_end_pfn())
         .unwrap_or(dump.max_pfn())
         .min(dump.max_pfn());
     let bootstrap = t0.elapsed();
@@ -257,6 +291,8 @@ pub fn run(
         stats,
         sources: classifier.rules().sources.clone(),
         warnings: classifier.rules().warnings.clone(),
+        degraded: classifier.rules().degraded.clone(),
+        binding_problems,
         erased: selector.erasures.list().to_vec(),
         bootstrap,
         filter: t1.elapsed(),
@@ -300,6 +336,12 @@ pub fn report_text(s: &FilterSummary) -> String {
     for w in &s.warnings {
         out.push_str(&format!("warning: {w}\n"));
     }
+    if !s.degraded.is_empty() {
+        out.push_str("Switched off (their pages were kept; the dump may be incomplete in the sense of larger):\n");
+        for d in &s.degraded {
+            out.push_str(&format!("  {}: {}\n", d.rule, d.missing));
+        }
+    }
     out.push_str(&format!(
         "Time: bootstrap {:.1} ms, filter {:.1} ms\n",
         s.bootstrap.as_secs_f64() * 1e3,
@@ -328,6 +370,8 @@ pub fn report_json(s: &FilterSummary, args: &FilterArgs) -> String {
         "bytes_written": s.stats.bytes_written,
         "rules": sources,
         "warnings": s.warnings,
+        "degraded": s.degraded.iter().map(|d| serde_json::json!({ "rule": d.rule, "level_bit": d.level_bit, "missing": d.missing })).collect::<Vec<_>>(),
+        "binding_problems": s.binding_problems,
         "erased": s.erased.iter().map(|e| serde_json::json!({ "spec": e.spec, "vaddr": e.vaddr, "bytes": e.len })).collect::<Vec<_>>(),
         "timings_ms": { "bootstrap": s.bootstrap.as_secs_f64() * 1e3, "filter": s.filter.as_secs_f64() * 1e3 },
     });

@@ -4,22 +4,27 @@
 
 use ktype_runtime::{kernel_enum, kernel_struct, KAddr};
 
-/// `struct page`, the fields makedumpfile's classification looks at.
+/// `struct page`, the fields makedumpfile's classification looks at. Only
+/// `flags` is required: a kernel that lacks another member switches off the
+/// rules that need it (see [`super::rules`]), never the whole filter.
 #[kernel_struct(name = "page")]
 pub struct Page {
-    /// Page flags (`enum pageflags` bit numbers) plus zone/node bits.
+    /// Page flags (`enum pageflags` bit numbers) plus zone/node bits (7.x:
+    /// inside the transparent `memdesc_flags_t`).
     pub flags: u64,
     /// `address_space *`, or an anon_vma with bit 0 set (`PAGE_MAPPING_ANON`).
+    #[kernel(optional)]
     pub mapping: KAddr,
     /// Buddy order of a free block; fs-private data otherwise.
+    #[kernel(optional)]
     pub private: u64,
     /// Tail pages have bit 0 set (the rest of the word leads to the head).
     /// 7.x renamed it `compound_info` (it may hold a mask instead of the
     /// head's address; bit 0 still marks a tail).
-    #[kernel(any("compound_head", "compound_info"))]
+    #[kernel(optional, any("compound_head", "compound_info"))]
     pub compound_head: u64,
     /// `_mapcount`; page types live here on kernels without `page_type` (atomic_t read as its counter).
-    #[kernel(name = "_mapcount")]
+    #[kernel(optional, name = "_mapcount")]
     pub mapcount: i32,
     /// The page type word (6.12+: type in the top byte).
     #[kernel(optional)]
@@ -41,14 +46,20 @@ pub struct Folio {
     pub flags_1: u64,
 }
 
-/// `enum pageflags` bits the classification tests.
+/// `enum pageflags` bits the classification tests. Each is optional: one a
+/// kernel lacks (in BTF and in VMCOREINFO) switches off the rules that need it.
 #[kernel_enum(name = "pageflags")]
 pub enum PageFlags {
+    #[kernel(optional)]
     PG_lru,
+    #[kernel(optional)]
     PG_head,
+    #[kernel(optional)]
     PG_private,
+    #[kernel(optional)]
     PG_swapbacked,
     /// An alias of `PG_owner_priv_1`.
+    #[kernel(optional)]
     PG_swapcache,
     /// 6.12 made slab a page type.
     #[kernel(optional)]

@@ -10,7 +10,7 @@ use super::bindings::{Folio, Page};
 use super::level::{
     ClassCounts, PageClass, EXCLUDE_CACHE, EXCLUDE_CACHE_PRIVATE, EXCLUDE_FREE, EXCLUDE_USER_DATA,
 };
-use super::rules::{HugetlbTest, OrderSource, Rules};
+use super::rules::{HugetlbTest, OrderSource, Rules, ALL_PAGE_RULES};
 use super::FilterError;
 use crate::dump::{Dump, KernelMemory};
 
@@ -51,7 +51,8 @@ pub fn compound_head_pfn(vmemmap: u64, page_size: u64, pfn: u64, word: u64) -> O
 
 /// Decides which pages a dump level excludes.
 pub struct Classifier<'k> {
-    mem: &'k KernelMemory<'k>,
+    /// `None` when the kernel could not be brought up: nothing is classified.
+    mem: Option<&'k KernelMemory<'k>>,
     dump: &'k Dump,
     rules: Rules,
     vmemmap: u64,
@@ -81,20 +82,38 @@ struct PageFields {
 
 impl<'k> Classifier<'k> {
     /// A classifier for the kernel whose memory is `mem`; the bindings in
-    /// [`super::bindings`] must have been resolved against its BTF.
-    pub fn new(dump: &'k Dump, mem: &'k KernelMemory<'k>) -> Result<Classifier<'k>, FilterError> {
-        let rules = Rules::new(dump.vmcoreinfo())?;
-        let vmemmap = mem.vmemmap().ok_or_else(|| {
-            FilterError::Missing("the vmemmap base is unknown (no vmemmap_base symbol)".into())
-        })?;
-        Ok(Classifier {
-            mem,
+    /// [`super::bindings`] should have been resolved against its BTF. What
+    /// they lack switches rules off ([`Rules::degraded`]); nothing fails.
+    pub fn new(dump: &'k Dump, mem: &'k KernelMemory<'k>) -> Classifier<'k> {
+        let mut rules = Rules::new(dump.vmcoreinfo());
+        let vmemmap = mem.vmemmap().unwrap_or_else(|| {
+            rules.switch_off(
+                ALL_PAGE_RULES,
+                "the vmemmap base is unknown (no vmemmap_base symbol)",
+            );
+            0
+        });
+        Classifier {
+            mem: Some(mem),
             dump,
             rules,
             vmemmap,
-            page_size: Page::try_size()?,
-            folio_size: Folio::try_size()?,
-        })
+            page_size: Page::try_size().unwrap_or(0),
+            folio_size: Folio::try_size().unwrap_or(0),
+        }
+    }
+
+    /// A classifier for a dump whose kernel could not be brought up (`why`):
+    /// it excludes nothing (the writer still recognises zero pages).
+    pub fn without_kernel(dump: &'k Dump, why: &str) -> Classifier<'k> {
+        Classifier {
+            mem: None,
+            dump,
+            rules: Rules::none(why),
+            vmemmap: 0,
+            page_size: 0,
+            folio_size: 0,
+        }
     }
 
     /// The rules in use, with their sources.
@@ -106,11 +125,11 @@ impl<'k> Classifier<'k> {
         let p = Page::view(bytes).ok()?;
         Some(PageFields {
             flags: p.flags(),
-            mapping: p.mapping().0,
-            private: p.private(),
-            compound_head: p.compound_head(),
-            mapcount: p.mapcount(),
-            page_type: p.page_type().unwrap_or(p.mapcount() as u32),
+            mapping: p.mapping().map_or(0, |m| m.0),
+            private: p.private().unwrap_or(0),
+            compound_head: p.compound_head().unwrap_or(0),
+            mapcount: p.mapcount().unwrap_or(-1),
+            page_type: p.page_type().unwrap_or(p.mapcount().unwrap_or(-1) as u32),
         })
     }
 
@@ -120,8 +139,9 @@ impl<'k> Classifier<'k> {
             return (0, false);
         };
         let order = match self.rules.order {
-            OrderSource::FolioOrder => folio.folio_order().unwrap_or(0) as u32,
-            OrderSource::Flags1LowByte => (folio.flags_1().unwrap_or(0) & 0xff) as u32,
+            Some(OrderSource::FolioOrder) => folio.folio_order().unwrap_or(0) as u32,
+            Some(OrderSource::Flags1LowByte) => (folio.flags_1().unwrap_or(0) & 0xff) as u32,
+            None => 0,
         };
         // A folio is aligned to its size; anything else is not a real order.
         let order = if order >= 64 || pfn & ((1u64 << order) - 1) != 0 {
@@ -143,12 +163,13 @@ impl<'k> Classifier<'k> {
         let sz = self.page_size as u64;
         let mut buf = vec![0u8; (n * sz) as usize + self.folio_size];
         let addr = self.vmemmap.checked_add(start.checked_mul(sz)?)?;
-        if self.mem.read_virt(addr, &mut buf).is_ok() {
+        let mem = self.mem?;
+        if mem.read_virt(addr, &mut buf).is_ok() {
             return Some(buf);
         }
         // The folio tail may run into an unmapped vmemmap page: read just the pages.
         buf.truncate((n * sz) as usize);
-        self.mem.read_virt(addr, &mut buf).ok().map(|_| buf)
+        mem.read_virt(addr, &mut buf).ok().map(|_| buf)
     }
 
     /// Classifies pfns `[start, start + out.len())` for `level`: `out[i]` is
@@ -161,9 +182,14 @@ impl<'k> Classifier<'k> {
         out: &mut [Option<PageClass>],
     ) -> Result<ClassCounts, FilterError> {
         out.fill(None);
+        let mut counts = ClassCounts::default();
+        // Rules switched off on this kernel keep their pages.
+        let level = level & !self.rules.switched_off;
+        if self.mem.is_none() || self.page_size == 0 {
+            return Ok(counts);
+        }
         let end = start + out.len() as u64;
         let phys = self.dump.phys();
-        let mut counts = ClassCounts::default();
         let mut pfn = start;
         let sz = self.page_size;
         let mut chunk_start = u64::MAX;

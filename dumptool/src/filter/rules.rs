@@ -1,11 +1,25 @@
 //! The tests that classify a `struct page`, built from the resolved bindings
 //! (BTF) with VMCOREINFO as cross-check and as fallback for what BTF cannot
 //! give (the `*_MAPCOUNT_VALUE` macros of kernels without `enum pagetype`).
-//! Every rule records where its value came from.
+//! Every rule records where its value came from. A rule whose inputs this
+//! kernel lacks is switched off and its pages kept ([`Rules::degraded`]):
+//! a readable dump is always written.
 
 use super::bindings::{CompoundDtor, Folio, Page, PageFlags, PageType};
-use super::FilterError;
+use super::level::{EXCLUDE_CACHE, EXCLUDE_CACHE_PRIVATE, EXCLUDE_FREE, EXCLUDE_USER_DATA};
 use crate::dump::VmcoreInfo;
+
+/// The dump-level bits whose pages are classified from `struct page`.
+pub const ALL_PAGE_RULES: u32 =
+    EXCLUDE_CACHE | EXCLUDE_CACHE_PRIVATE | EXCLUDE_USER_DATA | EXCLUDE_FREE;
+
+/// Each such bit and its rule, in makedumpfile's words.
+const PAGE_RULES: [(u32, &str); 4] = [
+    (EXCLUDE_CACHE, "Non-private cache pages (-d 2)"),
+    (EXCLUDE_CACHE_PRIVATE, "Private cache pages (-d 4)"),
+    (EXCLUDE_USER_DATA, "User process data pages (-d 8)"),
+    (EXCLUDE_FREE, "Free pages (-d 16)"),
+];
 
 /// How a page-type test is done on this kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,12 +52,23 @@ pub enum HugetlbTest {
     Absent,
 }
 
+/// A classification rule switched off on this kernel: its pages are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Degraded {
+    /// Its dump-level bit (`-d`).
+    pub level_bit: u32,
+    /// The rule, in makedumpfile's words (e.g. "Free pages (-d 16)").
+    pub rule: String,
+    /// What this kernel's BTF and VMCOREINFO lack for it.
+    pub missing: String,
+}
+
 /// Everything classification needs to know about this kernel.
 #[derive(Debug, Clone)]
 pub struct Rules {
     /// `1 << PG_lru`.
     pub lru: u64,
-    /// `1 << PG_head`.
+    /// `1 << PG_head` (0: large folios are not sized; their tails are kept).
     pub head: u64,
     /// `1 << PG_private`.
     pub private: u64,
@@ -63,30 +88,104 @@ pub struct Rules {
     pub slab_type: TypeTest,
     /// Memory not yet accepted (excluded with the free pages).
     pub unaccepted: TypeTest,
-    /// Large folio order.
-    pub order: OrderSource,
+    /// Large folio order (`None`: not known, tails are kept).
+    pub order: Option<OrderSource>,
     /// Hugetlb folios.
     pub hugetlb: HugetlbTest,
     /// `page_type >> 24` values of memory the kernel owns (slab, page
     /// tables, ...): such a page is never user data or page cache, whatever
     /// the word overlaying `mapping` holds. Empty without `enum pagetype`.
     pub kernel_types: Vec<u8>,
+    /// Dump-level bits (`-d`) this kernel's bindings cannot honour: the
+    /// classification ignores them and keeps those pages.
+    pub switched_off: u32,
+    /// Every rule switched off, and why.
+    pub degraded: Vec<Degraded>,
     /// `(rule, where its value came from)`, for the report.
     pub sources: Vec<(String, String)>,
-    /// Disagreements between BTF and VMCOREINFO (BTF wins).
+    /// Disagreements between BTF and VMCOREINFO (BTF wins), and rules that
+    /// work with less (e.g. large folios not sized).
     pub warnings: Vec<String>,
 }
 
+/// Whether an optional `struct page` member was found (false when `struct
+/// page` itself was not resolved).
+fn found(offset: Result<Option<usize>, ktype_runtime::NotResolved>) -> bool {
+    matches!(offset, Ok(Some(_)))
+}
+
 impl Rules {
-    /// Builds the rules from the resolved bindings and `info`.
-    pub fn new(info: Option<&VmcoreInfo>) -> Result<Rules, FilterError> {
+    /// Rules that classify nothing: every struct-page rule switched off for
+    /// `why` (the kernel could not be brought up, no vmemmap, ...). Zero
+    /// pages, which need no kernel knowledge, are still recognised by the writer.
+    pub fn none(why: &str) -> Rules {
+        let mut r = Rules::empty();
+        r.switch_off(ALL_PAGE_RULES, why);
+        r
+    }
+
+    fn empty() -> Rules {
+        Rules {
+            lru: 0,
+            head: 0,
+            private: 0,
+            swapbacked: 0,
+            swapcache: 0,
+            slab_flag: 0,
+            hwpoison: 0,
+            buddy: TypeTest::Absent,
+            offline: TypeTest::Absent,
+            slab_type: TypeTest::Absent,
+            unaccepted: TypeTest::Absent,
+            order: None,
+            hugetlb: HugetlbTest::Absent,
+            kernel_types: Vec::new(),
+            switched_off: 0,
+            degraded: Vec::new(),
+            sources: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Switches off the rules of the dump-level `bits` (those not off yet), for `why`.
+    pub fn switch_off(&mut self, bits: u32, why: &str) {
+        for (bit, rule) in PAGE_RULES {
+            if bits & bit != 0 && self.switched_off & bit == 0 {
+                self.switched_off |= bit;
+                self.degraded.push(Degraded {
+                    level_bit: bit,
+                    rule: rule.to_string(),
+                    missing: why.to_string(),
+                });
+            }
+        }
+    }
+
+    /// Builds the rules from the resolved bindings (BTF) and `info`. A rule
+    /// whose bindings and VMCOREINFO fallback are both missing is switched
+    /// off (see [`Rules::degraded`]); nothing here fails.
+    pub fn new(info: Option<&VmcoreInfo>) -> Rules {
+        let mut r = Rules::empty();
+        if let Err(e) = Page::try_size() {
+            r.switch_off(ALL_PAGE_RULES, &format!("struct page: {e}"));
+            return r;
+        }
         let mut sources = Vec::new();
         let mut warnings = Vec::new();
-        let mut flag = |v: PageFlags, name: &str| -> Result<u64, FilterError> {
-            let bit = v
-                .try_value()?
-                .ok_or_else(|| FilterError::Missing(format!("enum pageflags has no {name}")))?;
+        let mut flag = |v: PageFlags, name: &str| -> Option<u64> {
             let check = info.and_then(|i| i.number(name));
+            let bit = match v.try_value() {
+                Ok(Some(bit)) if bit < 64 => bit,
+                _ => {
+                    // VMCOREINFO exports the flags makedumpfile needs: the fallback.
+                    let n = check.filter(|n| (0..64).contains(n))?;
+                    sources.push((
+                        format!("{name} = {n}"),
+                        format!("VMCOREINFO NUMBER({name}) (BTF enum pageflags lacks it)"),
+                    ));
+                    return Some(1u64 << n);
+                }
+            };
             let note = match check {
                 Some(n) if n as u64 == bit => format!("VMCOREINFO NUMBER({name})={n} agrees"),
                 Some(n) => {
@@ -95,31 +194,40 @@ impl Rules {
                     ));
                     format!("VMCOREINFO says {n}")
                 }
+                None if name == "PG_head" => match info.and_then(|i| i.number("PG_head_mask")) {
+                    Some(m) if m as u64 == 1u64 << bit => {
+                        format!("VMCOREINFO NUMBER(PG_head_mask)={m} agrees")
+                    }
+                    Some(m) => {
+                        warnings.push(format!(
+                            "PG_head: BTF says {bit}, VMCOREINFO NUMBER(PG_head_mask)={m}; using BTF"
+                        ));
+                        format!("VMCOREINFO PG_head_mask says {m}")
+                    }
+                    None => "not in VMCOREINFO".into(),
+                },
                 None => "not in VMCOREINFO".into(),
             };
             sources.push((
                 format!("{name} = {bit}"),
                 format!("BTF enum pageflags ({note})"),
             ));
-            Ok(1u64 << bit)
+            Some(1u64 << bit)
         };
-        let lru = flag(PageFlags::PG_lru, "PG_lru")?;
-        let head = flag(PageFlags::PG_head, "PG_head")?;
-        let private = flag(PageFlags::PG_private, "PG_private")?;
-        let swapbacked = flag(PageFlags::PG_swapbacked, "PG_swapbacked")?;
-        let swapcache = flag(PageFlags::PG_swapcache, "PG_swapcache")?;
+        let lru = flag(PageFlags::PG_lru, "PG_lru");
+        let head = flag(PageFlags::PG_head, "PG_head");
+        let private = flag(PageFlags::PG_private, "PG_private");
+        let swapbacked = flag(PageFlags::PG_swapbacked, "PG_swapbacked");
+        let swapcache = flag(PageFlags::PG_swapcache, "PG_swapcache");
         let slab_flag = if PageFlags::PG_slab.is_present() {
-            flag(PageFlags::PG_slab, "PG_slab")?
+            flag(PageFlags::PG_slab, "PG_slab").unwrap_or(0)
         } else {
             0
         };
-        let hwpoison = if PageFlags::PG_hwpoison.is_present() {
-            flag(PageFlags::PG_hwpoison, "PG_hwpoison")?
-        } else {
-            0
-        };
+        let hwpoison = flag(PageFlags::PG_hwpoison, "PG_hwpoison").unwrap_or(0);
 
-        let types = PageType::PGTY_buddy.is_present() && Page::page_type_offset().is_some();
+        let type_word = found(Page::try_page_type_offset()) || found(Page::try_mapcount_offset());
+        let types = PageType::PGTY_buddy.is_present() && found(Page::try_page_type_offset());
         let mut type_test = |v: PageType, what: &str, macro_name: &str| -> TypeTest {
             if types {
                 if let Ok(Some(b)) = v.try_value() {
@@ -131,7 +239,7 @@ impl Rules {
                 }
             }
             match info.and_then(|i| i.number(macro_name)) {
-                Some(n) if !types => {
+                Some(n) if !types && found(Page::try_mapcount_offset()) => {
                     sources.push((format!("{what} pages"), format!("_mapcount == {n} (VMCOREINFO NUMBER({macro_name}); this kernel's BTF has no enum pagetype)")));
                     TypeTest::Mapcount(n as i32)
                 }
@@ -164,31 +272,32 @@ impl Rules {
         } else {
             TypeTest::Absent
         };
-        if matches!(buddy, TypeTest::Absent) {
-            return Err(FilterError::Missing("free pages cannot be recognised: no enum pagetype in BTF and no NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE) in VMCOREINFO".into()));
-        }
 
-        let order = if Folio::folio_order_offset().is_some() {
+        let order = if matches!(Folio::try_folio_order_offset(), Ok(Some(_))) {
             sources.push((
                 "large folio order".into(),
                 "struct folio._folio_order (BTF)".into(),
             ));
-            OrderSource::FolioOrder
-        } else if Folio::flags_1_offset().is_some() {
+            Some(OrderSource::FolioOrder)
+        } else if matches!(Folio::try_flags_1_offset(), Ok(Some(_))) {
             sources.push((
                 "large folio order".into(),
                 "low byte of struct folio._flags_1 (BTF: the folio has no _folio_order)".into(),
             ));
-            OrderSource::Flags1LowByte
+            Some(OrderSource::Flags1LowByte)
         } else {
-            return Err(FilterError::Missing(
-                "struct folio has neither _folio_order nor _flags_1: cannot size large folios"
-                    .into(),
-            ));
+            warnings.push("struct folio has neither _folio_order nor _flags_1: large folios are not sized, their tail pages are kept".into());
+            None
         };
+        if head.is_none() {
+            warnings.push(
+                "no PG_head (BTF or VMCOREINFO): large folios are not sized, their tail pages are kept"
+                    .into(),
+            );
+        }
 
-        let hugetlb = if let (Some(_), Ok(Some(v))) = (
-            Folio::folio_dtor_offset(),
+        let hugetlb = if let (Ok(Some(_)), Ok(Some(v))) = (
+            Folio::try_folio_dtor_offset(),
             CompoundDtor::HUGETLB_PAGE_DTOR.try_value(),
         ) {
             let check = info.and_then(|i| i.number("HUGETLB_PAGE_DTOR"));
@@ -222,6 +331,7 @@ impl Rules {
             ));
             HugetlbTest::Absent
         };
+
         let mut kernel_types = Vec::new();
         if types {
             let mut names = Vec::new();
@@ -248,13 +358,13 @@ impl Rules {
                 ),
             ));
         }
-        Ok(Rules {
-            kernel_types,
-            lru,
-            head,
-            private,
-            swapbacked,
-            swapcache,
+        let buddy_ok = !matches!(buddy, TypeTest::Absent);
+        r = Rules {
+            lru: lru.unwrap_or(0),
+            head: head.unwrap_or(0),
+            private: private.unwrap_or(0),
+            swapbacked: swapbacked.unwrap_or(0),
+            swapcache: swapcache.unwrap_or(0),
             slab_flag,
             hwpoison,
             buddy,
@@ -263,9 +373,65 @@ impl Rules {
             unaccepted,
             order,
             hugetlb,
+            kernel_types,
             sources,
             warnings,
-        })
+            ..r
+        };
+
+        // What each dump-level rule cannot do without. A rule is only as good
+        // as its weakest input: a missing one keeps its pages rather than guess.
+        let mut missing = |bits: u32, what: &str, ok: bool| {
+            if !ok {
+                r.switch_off(bits, what);
+            }
+        };
+        let cache_and_user = EXCLUDE_CACHE | EXCLUDE_CACHE_PRIVATE | EXCLUDE_USER_DATA;
+        missing(
+            cache_and_user,
+            "struct page has no compound_head/compound_info (tail pages cannot be told from their heads)",
+            found(Page::try_compound_head_offset()),
+        );
+        missing(
+            cache_and_user,
+            "struct page has no mapping (anonymous memory cannot be recognised)",
+            found(Page::try_mapping_offset()),
+        );
+        // 6.12+ keeps slab and page tables apart from user memory only through the page type.
+        missing(
+            cache_and_user,
+            "this kernel has page types (enum pagetype) but struct page has no page_type: kernel-owned pages could pass for user data or cache",
+            !PageType::PGTY_buddy.is_present() || found(Page::try_page_type_offset()),
+        );
+        missing(
+            EXCLUDE_CACHE | EXCLUDE_CACHE_PRIVATE,
+            "no PG_lru (BTF enum pageflags or VMCOREINFO NUMBER(PG_lru))",
+            lru.is_some(),
+        );
+        missing(
+            EXCLUDE_CACHE,
+            "no PG_private (BTF enum pageflags or VMCOREINFO NUMBER(PG_private))",
+            private.is_some(),
+        );
+        missing(
+            EXCLUDE_FREE,
+            "struct page has neither page_type nor _mapcount",
+            type_word,
+        );
+        missing(
+            EXCLUDE_FREE,
+            "free pages cannot be recognised: no enum pagetype PGTY_buddy in BTF and no NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE) in VMCOREINFO",
+            buddy_ok,
+        );
+        missing(
+            EXCLUDE_FREE,
+            "struct page has no private (the order of a free block)",
+            found(Page::try_private_offset()),
+        );
+        if swapbacked.is_none() || swapcache.is_none() {
+            r.warnings.push("no PG_swapbacked or PG_swapcache: swap cache pages are not recognised as cache (they are kept)".into());
+        }
+        r
     }
 
     fn type_is(t: TypeTest, mapcount: i32, page_type: u32) -> bool {
