@@ -189,7 +189,7 @@ fn check_suite(suite: &'static str) {
     let rules = classifier.rules();
     // Why we keep a page makedumpfile excludes, from its struct page (and its head's).
     let explain_kept = |f: &PageFacts, classes: &[Option<PageClass>]| -> Option<Why> {
-        let typed = |f: &PageFacts| rules.is_kernel_owned(f.flags, f.page_type);
+        let typed = |f: &PageFacts| rules.is_kernel_owned(f.flags, f.page_type as i32, f.page_type);
         let head = f.head.map(&facts);
         if typed(f) || head.as_ref().is_some_and(typed) {
             return Some(Why::KernelOwned);

@@ -70,11 +70,16 @@ pub enum PageFlags {
 
 /// `enum pagetype` (6.12+): the top byte of `page_type`. Every type but
 /// hugetlb marks memory the kernel owns (never user data or page cache).
+/// Each constant is optional: one missing switches off only what needs it.
 #[kernel_enum(name = "pagetype", optional)]
 pub enum PageType {
+    #[kernel(optional)]
     PGTY_buddy,
+    #[kernel(optional)]
     PGTY_offline,
+    #[kernel(optional)]
     PGTY_slab,
+    #[kernel(optional)]
     PGTY_hugetlb,
     #[kernel(optional)]
     PGTY_table,

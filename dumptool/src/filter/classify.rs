@@ -236,7 +236,7 @@ impl<'k> Classifier<'k> {
             let mut nr = 1u64 << order;
             // Slab and other kernel-typed pages reuse the words of `mapping`
             // and the LRU flags' neighbours: never take them for user data or cache.
-            let owned = r.is_kernel_owned(f.flags, f.page_type);
+            let owned = r.is_kernel_owned(f.flags, f.mapcount, f.page_type);
             let anon = !owned && f.mapping & MAPPING_ANON != 0;
             let cache = !owned && r.is_cache(f.flags);
             let private = f.flags & r.private != 0;

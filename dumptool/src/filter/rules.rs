@@ -227,7 +227,9 @@ impl Rules {
         let hwpoison = flag(PageFlags::PG_hwpoison, "PG_hwpoison").unwrap_or(0);
 
         let type_word = found(Page::try_page_type_offset()) || found(Page::try_mapcount_offset());
-        let types = PageType::PGTY_buddy.is_present() && found(Page::try_page_type_offset());
+        // 6.12+: page types live in the top byte of page_type (`enum pagetype`).
+        let pagetype_enum = PageType::ALL.iter().any(|v| v.is_present());
+        let types = pagetype_enum && found(Page::try_page_type_offset());
         let mut type_test = |v: PageType, what: &str, macro_name: &str| -> TypeTest {
             if types {
                 if let Ok(Some(b)) = v.try_value() {
@@ -239,7 +241,7 @@ impl Rules {
                 }
             }
             match info.and_then(|i| i.number(macro_name)) {
-                Some(n) if !types && found(Page::try_mapcount_offset()) => {
+                Some(n) if !pagetype_enum && found(Page::try_mapcount_offset()) => {
                     sources.push((format!("{what} pages"), format!("_mapcount == {n} (VMCOREINFO NUMBER({macro_name}); this kernel's BTF has no enum pagetype)")));
                     TypeTest::Mapcount(n as i32)
                 }
@@ -359,6 +361,7 @@ impl Rules {
             ));
         }
         let buddy_ok = !matches!(buddy, TypeTest::Absent);
+        let slab_known = slab_flag != 0 || !matches!(slab_type, TypeTest::Absent);
         r = Rules {
             lru: lru.unwrap_or(0),
             head: head.unwrap_or(0),
@@ -401,7 +404,13 @@ impl Rules {
         missing(
             cache_and_user,
             "this kernel has page types (enum pagetype) but struct page has no page_type: kernel-owned pages could pass for user data or cache",
-            !PageType::PGTY_buddy.is_present() || found(Page::try_page_type_offset()),
+            !pagetype_enum || types,
+        );
+        // Slab pages reuse the words of `mapping` and `lru` (6.12+: a stray bit 0 looks anonymous).
+        missing(
+            cache_and_user,
+            "slab pages cannot be recognised (no PG_slab in BTF or VMCOREINFO, no PGTY_slab in BTF enum pagetype, no NUMBER(PAGE_SLAB_MAPCOUNT_VALUE) in VMCOREINFO): they could pass for user data or cache",
+            slab_known,
         );
         missing(
             EXCLUDE_CACHE | EXCLUDE_CACHE_PRIVATE,
@@ -417,6 +426,11 @@ impl Rules {
             EXCLUDE_FREE,
             "struct page has neither page_type nor _mapcount",
             type_word,
+        );
+        missing(
+            EXCLUDE_FREE,
+            "struct page has no _mapcount (where this kernel, without enum pagetype, keeps PAGE_BUDDY_MAPCOUNT_VALUE)",
+            pagetype_enum || found(Page::try_mapcount_offset()),
         );
         missing(
             EXCLUDE_FREE,
@@ -449,8 +463,9 @@ impl Rules {
 
     /// Memory the kernel owns by its page type (slab, page tables, ...), or
     /// a slab page by its flag: never user data or page cache.
-    pub fn is_kernel_owned(&self, flags: u64, page_type: u32) -> bool {
-        flags & self.slab_flag != 0 || self.kernel_types.contains(&((page_type >> 24) as u8))
+    pub fn is_kernel_owned(&self, flags: u64, mapcount: i32, page_type: u32) -> bool {
+        self.is_slab(flags, mapcount, page_type)
+            || self.kernel_types.contains(&((page_type >> 24) as u8))
     }
 
     /// The head of a free buddy block.

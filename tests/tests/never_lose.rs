@@ -1,0 +1,416 @@
+//! Never lose the dump: on copies of real dumps whose BTF (inside the dump's
+//! memory) lacks, in turn, each member, type and constant the filter uses —
+//! the name renamed in the BTF string table, same length, so everything else
+//! stays valid — and, where VMCOREINFO carries the same fact, without that
+//! too, `dumptool filter -d 31` still writes an output that opens, keeps
+//! every page the normal run keeps, and names what was missing. A kernel
+//! that cannot be read at all (no BTF, no kallsyms entries in VMCOREINFO)
+//! leaves zero-page filtering only.
+
+use dumptool::commands::filter::{run, FilterArgs, FilterSummary};
+use dumptool::dump::Dump;
+use dumptool::filter::level::{
+    EXCLUDE_CACHE, EXCLUDE_CACHE_PRIVATE, EXCLUDE_FREE, EXCLUDE_USER_DATA,
+};
+use dumptool::kernel::CrashedKernel;
+use ktype_tests::fixtures::{repo_root, vmcore, Vmcore};
+use std::fs::{File, OpenOptions};
+use std::io::Read;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+const CACHE: u32 = EXCLUDE_CACHE | EXCLUDE_CACHE_PRIVATE;
+const CACHE_USER: u32 = CACHE | EXCLUDE_USER_DATA;
+const ALL: u32 = CACHE_USER | EXCLUDE_FREE;
+
+/// Where the BTF's string table and the VMCOREINFO note lie in the ELF copy.
+struct Layout {
+    /// File range of vmlinux BTF's string section.
+    strings: (u64, u64),
+}
+
+/// File offset of kernel virtual address `vaddr` in an ELF dump.
+fn file_offset(dump: &Dump, kernel: &CrashedKernel<'_>, vaddr: u64) -> u64 {
+    let paddr = kernel
+        .memory()
+        .translate(vaddr)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let seg = dump
+        .elf_segments()
+        .expect("an ELF dump")
+        .iter()
+        .find(|s| s.p_type == 1 && paddr >= s.p_paddr && paddr < s.p_paddr + s.p_filesz)
+        .unwrap_or_else(|| panic!("no PT_LOAD holds {paddr:#x}"));
+    seg.p_offset + (paddr - seg.p_paddr)
+}
+
+fn layout(path: &Path) -> Layout {
+    let dump = Dump::open(path).unwrap_or_else(|e| panic!("{e}"));
+    let kernel = CrashedKernel::open(&dump).unwrap_or_else(|e| panic!("{e}"));
+    let start = kernel
+        .kallsyms()
+        .lookup("__start_BTF")
+        .expect("__start_BTF");
+    let btf = file_offset(&dump, &kernel, start);
+    let mut hdr = [0u8; 24];
+    File::open(path)
+        .and_then(|f| f.read_exact_at(&mut hdr, btf))
+        .expect("read the BTF header");
+    assert_eq!(&hdr[..2], &[0x9f, 0xeb], "BTF magic at {btf:#x}");
+    let u = |o: usize| u32::from_le_bytes(hdr[o..o + 4].try_into().unwrap()) as u64;
+    let (hdr_len, str_off, str_len) = (u(4), u(16), u(20));
+    // The string section must lie in one physical run: it does in these dumps
+    // (the kernel image is physically contiguous).
+    let strings = btf + hdr_len + str_off;
+    Layout {
+        strings: (strings, strings + str_len),
+    }
+}
+
+/// A byte patch of the copy: `(offset, new bytes, old bytes)`.
+type Patch = (u64, Vec<u8>, Vec<u8>);
+
+/// Renames `name` in the BTF string table (first byte becomes 'Q').
+fn rename_btf(file: &File, l: &Layout, name: &str) -> Vec<Patch> {
+    let mut table = vec![0u8; (l.strings.1 - l.strings.0) as usize];
+    file.read_exact_at(&mut table, l.strings.0)
+        .expect("read BTF strings");
+    let needle = format!("\0{name}\0");
+    let renamed = format!("\0Q{}\0", &name[1..]);
+    assert!(
+        find_all(&table, renamed.as_bytes()).is_empty(),
+        "Q{} already exists",
+        &name[1..]
+    );
+    let at = find_all(&table, needle.as_bytes());
+    assert_eq!(at.len(), 1, "{name} in the BTF strings: {at:?}");
+    let off = l.strings.0 + at[0] as u64 + 1;
+    vec![(off, b"Q".to_vec(), name.as_bytes()[..1].to_vec())]
+}
+
+/// Renames the VMCOREINFO key `key` (e.g. `NUMBER(PG_lru)=`) wherever its
+/// text stands in the dump: its last character before `=` becomes 'Q'.
+fn rename_vmcoreinfo(path: &Path, key: &str) -> Vec<Patch> {
+    let mut bytes = Vec::new();
+    File::open(path)
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .expect("read the copy");
+    let at = find_all(&bytes, format!("\n{key}").as_bytes());
+    assert!(!at.is_empty(), "VMCOREINFO has no {key}");
+    // `\n{key}` starts at `a`: the character before '=' is at a + key.len() - 1.
+    let pos = key.len() - 1;
+    at.iter()
+        .map(|&a| ((a + pos) as u64, b"Q".to_vec(), vec![bytes[a + pos]]))
+        .collect()
+}
+
+fn find_all(hay: &[u8], needle: &[u8]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(p) = hay[i..].windows(needle.len()).position(|w| w == needle) {
+        out.push(i + p);
+        i += p + 1;
+    }
+    out
+}
+
+fn apply(file: &File, patches: &[Patch], undo: bool) {
+    for (off, new, old) in patches {
+        file.write_all_at(if undo { old } else { new }, *off)
+            .expect("patch the copy");
+    }
+    file.sync_all().expect("sync the copy");
+}
+
+/// Runs `dumptool filter -d 31` on `input` into `out`; the summary.
+fn filter(input: &Path, out: &Path) -> FilterSummary {
+    let words = [
+        "-f",
+        "-d",
+        "31",
+        input.to_str().unwrap(),
+        out.to_str().unwrap(),
+    ];
+    let args = FilterArgs::from_words(words).unwrap_or_else(|e| panic!("{e}"));
+    run(&args)
+        .unwrap_or_else(|e| panic!("filter {}: {e}", input.display()))
+        .0
+}
+
+/// Pfns the output holds (data or a zero page).
+fn kept(path: &Path) -> Vec<bool> {
+    let d = Dump::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (0..d.max_pfn())
+        .map(|p| d.phys().page_state(p).is_readable())
+        .collect()
+}
+
+struct Case {
+    what: &'static str,
+    btf: &'static [&'static str],
+    vmcoreinfo: &'static [&'static str],
+    /// Dump-level bits that must be switched off on this kernel.
+    off: fn(&Facts) -> u32,
+}
+
+/// What the unpatched kernel has, to know which rules a rename must hit.
+struct Facts {
+    /// 6.12+: page types in `enum pagetype`.
+    page_types: bool,
+    /// The name of `struct page`'s compound head member.
+    compound: &'static str,
+}
+
+fn copy_of(v: &Vmcore) -> PathBuf {
+    let dir = repo_root().join("target/never-lose");
+    std::fs::create_dir_all(&dir).expect("mkdir target/never-lose");
+    let copy = dir.join(format!("{}.elf", v.suite));
+    std::fs::copy(v.elf(), &copy).expect("copy the dump");
+    copy
+}
+
+fn check(suite: &'static str) {
+    let v = vmcore(suite);
+    let copy = copy_of(&v);
+    let dir = copy.parent().unwrap().to_path_buf();
+    let normal_out = dir.join(format!("{suite}.normal"));
+    let normal = filter(&copy, &normal_out);
+    assert!(normal.degraded.is_empty(), "{suite}: {:?}", normal.degraded);
+    let normal_kept = kept(&normal_out);
+    let l = layout(&copy);
+    let facts = {
+        let text = std::fs::read(&copy).expect("read");
+        let strings = &text[l.strings.0 as usize..l.strings.1 as usize];
+        Facts {
+            page_types: !find_all(strings, b"\0PGTY_buddy\0").is_empty(),
+            compound: if find_all(strings, b"\0compound_info\0").is_empty() {
+                "compound_head"
+            } else {
+                "compound_info"
+            },
+        }
+    };
+    let cases = [
+        Case {
+            what: "struct page.flags",
+            btf: &["flags"],
+            vmcoreinfo: &["OFFSET(page.flags)="],
+            off: |_| ALL,
+        },
+        Case {
+            what: "struct page",
+            btf: &["page"],
+            vmcoreinfo: &["SIZE(page)="],
+            off: |_| ALL,
+        },
+        Case {
+            what: "struct page.mapping",
+            btf: &["mapping"],
+            vmcoreinfo: &["OFFSET(page.mapping)="],
+            off: |_| CACHE_USER,
+        },
+        Case {
+            what: "struct page.private",
+            btf: &["private"],
+            vmcoreinfo: &["OFFSET(page.private)="],
+            off: |_| EXCLUDE_FREE,
+        },
+        Case {
+            what: "struct page's compound head",
+            btf: &["compound_head", "compound_info"],
+            vmcoreinfo: &[],
+            off: |_| CACHE_USER,
+        },
+        Case {
+            what: "struct page.page_type",
+            btf: &["page_type"],
+            vmcoreinfo: &[],
+            // 6.12+: neither the kernel-owned test nor the buddy test has its word.
+            off: |f| if f.page_types { ALL } else { 0 },
+        },
+        Case {
+            what: "struct page._mapcount",
+            btf: &["_mapcount"],
+            vmcoreinfo: &["OFFSET(page._mapcount)="],
+            off: |f| if f.page_types { 0 } else { EXCLUDE_FREE },
+        },
+        Case {
+            what: "enum pageflags (VMCOREINFO has the flags)",
+            btf: &["pageflags"],
+            vmcoreinfo: &[],
+            // 6.1 keeps slab in PG_slab, which its VMCOREINFO lacks: cache and user data must go.
+            off: |f| if f.page_types { 0 } else { CACHE_USER },
+        },
+        Case {
+            what: "PG_lru (BTF only: VMCOREINFO stands in)",
+            btf: &["PG_lru"],
+            vmcoreinfo: &[],
+            off: |_| 0,
+        },
+        Case {
+            what: "PG_lru",
+            btf: &["PG_lru"],
+            vmcoreinfo: &["NUMBER(PG_lru)="],
+            off: |_| CACHE,
+        },
+        Case {
+            what: "PG_private",
+            btf: &["PG_private"],
+            vmcoreinfo: &["NUMBER(PG_private)="],
+            off: |_| EXCLUDE_CACHE,
+        },
+        Case {
+            what: "PG_head",
+            btf: &["PG_head"],
+            vmcoreinfo: &["NUMBER(PG_head_mask)="],
+            off: |_| 0,
+        },
+        Case {
+            what: "PG_swapcache",
+            btf: &["PG_swapcache"],
+            vmcoreinfo: &["NUMBER(PG_swapcache)="],
+            off: |_| 0,
+        },
+        Case {
+            what: "PGTY_buddy / buddy mapcount",
+            btf: &["PGTY_buddy"],
+            vmcoreinfo: &["NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)="],
+            off: |_| EXCLUDE_FREE,
+        },
+        Case {
+            what: "PGTY_slab",
+            btf: &["PGTY_slab"],
+            vmcoreinfo: &[],
+            off: |f| if f.page_types { CACHE_USER } else { 0 },
+        },
+        Case {
+            what: "struct folio",
+            btf: &["folio"],
+            vmcoreinfo: &[],
+            off: |_| 0,
+        },
+        Case {
+            what: "struct pglist_data",
+            btf: &["pglist_data"],
+            vmcoreinfo: &[],
+            off: |_| 0,
+        },
+        Case {
+            what: "VMCOREINFO without kallsyms",
+            btf: &[],
+            vmcoreinfo: &["SYMBOL(kallsyms_names)="],
+            off: |_| ALL,
+        },
+    ];
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&copy)
+        .expect("open the copy");
+    let out = dir.join(format!("{suite}.degraded"));
+    let mut table = Vec::new();
+    for case in &cases {
+        let mut patches = Vec::new();
+        for name in case.btf {
+            // A case may list alternatives (renamed members across versions): each that exists.
+            let text_has = {
+                let mut t = vec![0u8; (l.strings.1 - l.strings.0) as usize];
+                file.read_exact_at(&mut t, l.strings.0).expect("read");
+                !find_all(&t, format!("\0{name}\0").as_bytes()).is_empty()
+            };
+            if text_has {
+                patches.extend(rename_btf(&file, &l, name));
+            }
+        }
+        if case.btf.contains(&"compound_head") {
+            assert!(!patches.is_empty(), "{suite}: no {}", facts.compound);
+        }
+        if case.btf.iter().any(|n| n.starts_with("PGTY_")) && !facts.page_types {
+            patches.clear(); // 6.1 has no page types: only VMCOREINFO's buddy value
+        }
+        for key in case.vmcoreinfo {
+            patches.extend(rename_vmcoreinfo(&copy, key));
+        }
+        if patches.is_empty()
+            && !facts.page_types
+            && case.btf.iter().all(|n| n.starts_with("PGTY_"))
+        {
+            table.push(format!("{}: not on this kernel (no page types)", case.what));
+            continue;
+        }
+        assert!(
+            !patches.is_empty(),
+            "{suite} {}: nothing to rename",
+            case.what
+        );
+        apply(&file, &patches, false);
+        let s = filter(&copy, &out);
+        apply(&file, &patches, true);
+
+        // The output opens and keeps every page the normal run keeps.
+        let k = kept(&out);
+        let lost = normal_kept
+            .iter()
+            .enumerate()
+            .filter(|&(p, &n)| n && !k.get(p).copied().unwrap_or(false))
+            .count();
+        assert_eq!(
+            lost, 0,
+            "{suite} without {}: {lost} pages the normal run keeps are gone",
+            case.what
+        );
+        // What had to be switched off was, and says why.
+        let off: u32 = s.degraded.iter().map(|d| d.level_bit).fold(0, |a, b| a | b);
+        let want = (case.off)(&facts);
+        assert_eq!(
+            off, want,
+            "{suite} without {}: switched off {off:#x}, expected {want:#x}: {:#?}\nproblems: {:#?}",
+            case.what, s.degraded, s.binding_problems
+        );
+        for d in &s.degraded {
+            assert!(!d.missing.is_empty(), "{suite}: {} says nothing", d.rule);
+        }
+        if want != 0 {
+            // The resolver's problems name the renamed BTF item, or the reason names VMCOREINFO's.
+            let said = format!("{:?} {:?}", s.degraded, s.binding_problems);
+            let named = case.btf.iter().any(|n| said.contains(n))
+                || case
+                    .vmcoreinfo
+                    .iter()
+                    .any(|k| said.contains(k.trim_end_matches('=')) || said.contains("kallsyms"));
+            assert!(
+                named,
+                "{suite} without {}: the report does not name it: {said}",
+                case.what
+            );
+        } else if case.vmcoreinfo.is_empty() && case.btf == ["PG_lru"] {
+            // VMCOREINFO's NUMBER(PG_lru) stands in for BTF: the very same pages.
+            assert_eq!(k, normal_kept, "{suite} without {}", case.what);
+        }
+        table.push(format!(
+            "{}: off {off:#x}, excluded {} of normal {}",
+            case.what,
+            s.counts.total(),
+            normal.counts.total()
+        ));
+    }
+    eprintln!("{suite}:\n  {}", table.join("\n  "));
+    for f in [&out, &normal_out, &copy] {
+        let _ = std::fs::remove_file(f);
+    }
+}
+
+#[test]
+fn degraded_bindings_never_lose_the_dump_on_6_1() {
+    check("bookworm");
+}
+
+#[test]
+fn degraded_bindings_never_lose_the_dump_on_6_12() {
+    check("trixie");
+}
+
+#[test]
+fn degraded_bindings_never_lose_the_dump_on_the_newest_kernel() {
+    check("sid");
+}
