@@ -111,6 +111,12 @@ fn trixie_formats_open_and_agree() {
     formats_agree("trixie");
 }
 
+/// The newest kernel Debian ships (sid), whatever its version today.
+#[test]
+fn sid_formats_open_and_agree() {
+    formats_agree("sid");
+}
+
 /// Every page each kdump variant holds reads byte-identical through the ELF
 /// dump; with `-d 0` that is every page of RAM.
 fn pages_identical(suite: &'static str) {
@@ -208,6 +214,12 @@ fn bookworm_pages_identical_across_formats() {
 #[test]
 fn trixie_pages_identical_across_formats() {
     pages_identical("trixie");
+}
+
+/// The newest kernel Debian ships (sid), whatever its version today.
+#[test]
+fn sid_pages_identical_across_formats() {
+    pages_identical("sid");
 }
 
 /// Large reads of a kdump-compressed dump are decompressed in parallel on
@@ -416,6 +428,12 @@ fn trixie_makedumpfile_outputs_read_back() {
     makedumpfile_outputs("trixie");
 }
 
+/// The newest kernel Debian ships (sid), whatever its version today.
+#[test]
+fn sid_makedumpfile_outputs_read_back() {
+    makedumpfile_outputs("sid");
+}
+
 /// Page-table walks agree with the kernel-image formula for every VMCOREINFO
 /// symbol in the kernel image, other symbols translate through the walk, and
 /// the kernel's own uname reads back.
@@ -514,6 +532,12 @@ fn bookworm_kernel_virtual_addresses_translate() {
 #[test]
 fn trixie_kernel_virtual_addresses_translate() {
     translation("trixie");
+}
+
+/// The newest kernel Debian ships (sid), whatever its version today.
+#[test]
+fn sid_kernel_virtual_addresses_translate() {
+    translation("sid");
 }
 
 /// Writes `bytes` to `dir/name` and opens it, expecting an error.

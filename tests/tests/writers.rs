@@ -590,6 +590,12 @@ fn trixie_every_format_reads_back_everywhere() {
     all_formats("trixie");
 }
 
+/// The newest kernel Debian ships (sid), whatever its version today.
+#[test]
+fn sid_every_format_reads_back_everywhere() {
+    all_formats("sid");
+}
+
 /// Files in `dir`.
 fn files(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
