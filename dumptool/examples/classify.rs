@@ -14,7 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dump = Dump::open(&path)?;
     let kernel = CrashedKernel::open(&dump)?;
     kernel.resolve_all()?;
-    let classifier = Classifier::new(&dump, kernel.memory());
+    let classifier = Classifier::new(&kernel);
     for (rule, source) in &classifier.rules().sources {
         println!("{rule:<28} {source}");
     }

@@ -6,3 +6,4 @@ pub mod bpftool;
 pub mod dump_navigate;
 pub mod fixtures;
 pub mod pahole;
+pub mod patch;

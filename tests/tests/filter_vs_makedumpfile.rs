@@ -161,7 +161,7 @@ fn check_suite(suite: &'static str) {
     let dump = Dump::open(v.elf()).unwrap_or_else(|e| panic!("{e}"));
     let kernel = CrashedKernel::open(&dump).unwrap_or_else(|e| panic!("{e}"));
     kernel.resolve_all().unwrap_or_else(|e| panic!("{e}"));
-    let classifier = Classifier::new(&dump, kernel.memory());
+    let classifier = Classifier::new(&kernel);
     assert!(
         classifier.rules().degraded.is_empty(),
         "{suite}: rules switched off: {:?}",
@@ -177,12 +177,17 @@ fn check_suite(suite: &'static str) {
         mem.read_virt(vmemmap + pfn * Page::size() as u64, &mut b)
             .unwrap_or_else(|e| panic!("{suite}: struct page of pfn {pfn:#x}: {e}"));
         let p = Page::view(&b).expect("view struct page");
-        let ch = p.compound_head();
+        let ch = p
+            .compound_head()
+            .expect("struct page has a compound head word");
         PageFacts {
             pfn,
             flags: p.flags(),
-            mapping: p.mapping().0,
-            page_type: p.page_type().unwrap_or(p.mapcount() as u32),
+            mapping: p.mapping().expect("struct page.mapping").0,
+            page_type: p
+                .page_type()
+                .or(p.mapcount().map(|m| m as u32))
+                .expect("struct page has page_type or _mapcount"),
             head: compound_head_pfn(vmemmap, Page::size() as u64, pfn, ch),
         }
     };

@@ -14,6 +14,7 @@ use dumptool::filter::level::{
 };
 use dumptool::kernel::CrashedKernel;
 use ktype_tests::fixtures::{repo_root, vmcore, Vmcore};
+use ktype_tests::patch::{apply, file_offset, Patch};
 use std::fs::{File, OpenOptions};
 use std::io::Read;
 use std::os::unix::fs::FileExt;
@@ -27,21 +28,6 @@ const ALL: u32 = CACHE_USER | EXCLUDE_FREE;
 struct Layout {
     /// File range of vmlinux BTF's string section.
     strings: (u64, u64),
-}
-
-/// File offset of kernel virtual address `vaddr` in an ELF dump.
-fn file_offset(dump: &Dump, kernel: &CrashedKernel<'_>, vaddr: u64) -> u64 {
-    let paddr = kernel
-        .memory()
-        .translate(vaddr)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let seg = dump
-        .elf_segments()
-        .expect("an ELF dump")
-        .iter()
-        .find(|s| s.p_type == 1 && paddr >= s.p_paddr && paddr < s.p_paddr + s.p_filesz)
-        .unwrap_or_else(|| panic!("no PT_LOAD holds {paddr:#x}"));
-    seg.p_offset + (paddr - seg.p_paddr)
 }
 
 fn layout(path: &Path) -> Layout {
@@ -66,9 +52,6 @@ fn layout(path: &Path) -> Layout {
         strings: (strings, strings + str_len),
     }
 }
-
-/// A byte patch of the copy: `(offset, new bytes, old bytes)`.
-type Patch = (u64, Vec<u8>, Vec<u8>);
 
 /// Renames `name` in the BTF string table (first byte becomes 'Q').
 fn rename_btf(file: &File, l: &Layout, name: &str) -> Vec<Patch> {
@@ -112,14 +95,6 @@ fn find_all(hay: &[u8], needle: &[u8]) -> Vec<usize> {
         i += p + 1;
     }
     out
-}
-
-fn apply(file: &File, patches: &[Patch], undo: bool) {
-    for (off, new, old) in patches {
-        file.write_all_at(if undo { old } else { new }, *off)
-            .expect("patch the copy");
-    }
-    file.sync_all().expect("sync the copy");
 }
 
 /// Runs `dumptool filter -d 31` on `input` into `out`; the summary.

@@ -216,7 +216,7 @@ pub fn run(
         }
     };
     let classifier = match &kernel {
-        Some(k) => Classifier::new(&dump, k.memory()),
+        Some(k) => Classifier::new(k),
         None => Classifier::without_kernel(&dump, &binding_problems[0]),
     };
     let erasures = match &kernel {

@@ -362,6 +362,45 @@ impl<'a> KernelMemory<'a> {
         Err(self.translate_error(vaddr, "page-table walk did not end".into()))
     }
 
+    /// The physical page frames of every page-table page of the kernel's own
+    /// tree (the top table and every table it leads to), sorted. Unreadable
+    /// or absurd entries are skipped; at most `limit` tables are visited.
+    pub fn page_table_pfns(&self, limit: usize) -> Vec<u64> {
+        let levels = if self.five_level { 5 } else { 4 };
+        let mut out = vec![self.top_pgt_paddr >> 12];
+        let mut seen = std::collections::HashSet::new();
+        let mut todo = vec![(self.top_pgt_paddr, levels)];
+        let mut page = [0u8; 4096];
+        while let Some((table, level)) = todo.pop() {
+            if out.len() >= limit {
+                break;
+            }
+            if self.dump.phys().read_phys(table, &mut page).is_err() {
+                continue;
+            }
+            // The lowest level holds pages, not tables.
+            if level == 1 {
+                continue;
+            }
+            for raw in page.chunks_exact(8) {
+                let entry = u64::from_le_bytes(raw.try_into().unwrap_or([0; 8]));
+                // Leaves (huge pages) end the tree below levels 3 and 2.
+                if entry & PRESENT == 0 || (level <= 3 && entry & PAGE_SIZE_BIT != 0) {
+                    continue;
+                }
+                let next = entry & self.addr_mask;
+                let pfn = next >> 12;
+                if seen.insert(pfn) && self.dump.phys().page_state(pfn).is_readable() {
+                    out.push(pfn);
+                    todo.push((next, level - 1));
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// Translates `vaddr`: direct-map fast path, kernel-image formula, else
     /// a (cached) page-table walk.
     pub fn translate_ext(&self, vaddr: u64) -> Result<Translation, DumpError> {

@@ -66,6 +66,9 @@ pub enum PageFlags {
     PG_slab,
     #[kernel(optional)]
     PG_hwpoison,
+    /// Memory the page allocator never hands out (the kernel image).
+    #[kernel(optional)]
+    PG_reserved,
 }
 
 /// `enum pagetype` (6.12+): the top byte of `page_type`. Every type but

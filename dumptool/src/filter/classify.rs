@@ -13,6 +13,7 @@ use super::level::{
 use super::rules::{HugetlbTest, OrderSource, Rules, ALL_PAGE_RULES};
 use super::FilterError;
 use crate::dump::{Dump, KernelMemory};
+use crate::kernel::CrashedKernel;
 
 /// `struct page`s read per vmemmap access.
 const CHUNK: u64 = 1024;
@@ -58,6 +59,10 @@ pub struct Classifier<'k> {
     vmemmap: u64,
     page_size: usize,
     folio_size: usize,
+    /// The kernel's own pfns (image, page tables), sorted: never excluded.
+    own: Vec<u64>,
+    /// The image's bss: its pages are the kernel's while still reserved.
+    bss: std::ops::Range<u64>,
 }
 
 impl std::fmt::Debug for Classifier<'_> {
@@ -81,10 +86,14 @@ struct PageFields {
 }
 
 impl<'k> Classifier<'k> {
-    /// A classifier for the kernel whose memory is `mem`; the bindings in
-    /// [`super::bindings`] should have been resolved against its BTF. What
-    /// they lack switches rules off ([`Rules::degraded`]); nothing fails.
-    pub fn new(dump: &'k Dump, mem: &'k KernelMemory<'k>) -> Classifier<'k> {
+    /// A classifier for `kernel`, whose bindings in [`super::bindings`]
+    /// should have been resolved against its BTF. What they lack switches
+    /// rules off ([`Rules::degraded`]); nothing fails. The kernel's own pages
+    /// (its image and its page tables) are never excluded, whatever their
+    /// `struct page` says.
+    pub fn new(kernel: &'k CrashedKernel<'k>) -> Classifier<'k> {
+        let dump = kernel.dump();
+        let mem = kernel.memory();
         let mut rules = Rules::new(dump.vmcoreinfo());
         let vmemmap = mem.vmemmap().unwrap_or_else(|| {
             rules.switch_off(
@@ -93,6 +102,55 @@ impl<'k> Classifier<'k> {
             );
             0
         });
+        let mut own = Vec::new();
+        let image = |name: &str| {
+            let v = kernel.kallsyms().lookup(name)?;
+            mem.kernel_image_to_phys(v)
+        };
+        // The sections the running kernel keeps; init memory and the gaps
+        // between sections are freed at boot and then used like any page.
+        let mut kept_sections = Vec::new();
+        let mut bss = 0..0;
+        for (from, to) in [
+            ("_stext", "_etext"),
+            ("__start_rodata", "__end_rodata"),
+            ("_sdata", "_edata"),
+            ("__bss_start", "__bss_stop"),
+        ] {
+            match (image(from), image(to)) {
+                (Some(a), Some(b)) if a < b => {
+                    let (a, b) = (a >> 12, b.div_ceil(4096));
+                    if from == "__bss_start" {
+                        // 7.x gives part of the bss back to the page allocator:
+                        // there only pages still reserved (PG_reserved) are the image's.
+                        bss = a..b;
+                    } else {
+                        own.extend(a..b);
+                    }
+                    kept_sections.push(format!("{from}..{to} = pfn {a:#x}..{b:#x}"));
+                }
+                _ => rules.warnings.push(format!(
+                    "the kernel image's {from}..{to} is unknown (kallsyms): its pages are classified like any other"
+                )),
+            }
+        }
+        if !kept_sections.is_empty() {
+            rules.sources.push((
+                "kernel image".into(),
+                format!("{} (kallsyms): always kept", kept_sections.join(", ")),
+            ));
+        }
+        let tables = mem.page_table_pfns(1 << 20);
+        rules.sources.push((
+            "kernel page tables".into(),
+            format!(
+                "{} pages reached from the top page table: always kept",
+                tables.len()
+            ),
+        ));
+        own.extend(tables);
+        own.sort_unstable();
+        own.dedup();
         Classifier {
             mem: Some(mem),
             dump,
@@ -100,6 +158,8 @@ impl<'k> Classifier<'k> {
             vmemmap,
             page_size: Page::try_size().unwrap_or(0),
             folio_size: Folio::try_size().unwrap_or(0),
+            own,
+            bss,
         }
     }
 
@@ -113,6 +173,8 @@ impl<'k> Classifier<'k> {
             vmemmap: 0,
             page_size: 0,
             folio_size: 0,
+            own: Vec::new(),
+            bss: 0..0,
         }
     }
 
@@ -269,6 +331,10 @@ impl<'k> Classifier<'k> {
             };
             let stop = pfn.saturating_add(nr).min(end);
             for p in pfn..stop {
+                let reserved_bss = p == pfn && self.bss.contains(&p) && f.flags & r.reserved != 0;
+                if reserved_bss || self.own.binary_search(&p).is_ok() {
+                    continue; // the kernel's own page: a stale struct page must not drop it
+                }
                 // `pfn` itself was checked above; the rest of a block may hold holes.
                 if p == pfn || phys.page_state(p).is_readable() {
                     out[(p - start) as usize] = Some(class);

@@ -80,6 +80,8 @@ pub struct Rules {
     pub slab_flag: u64,
     /// `1 << PG_hwpoison` (0 when the kernel lacks it).
     pub hwpoison: u64,
+    /// `1 << PG_reserved` (0 when unknown: the image's bss is then not protected).
+    pub reserved: u64,
     /// Free (buddy) pages.
     pub buddy: TypeTest,
     /// Logically offline pages.
@@ -133,6 +135,7 @@ impl Rules {
             swapcache: 0,
             slab_flag: 0,
             hwpoison: 0,
+            reserved: 0,
             buddy: TypeTest::Absent,
             offline: TypeTest::Absent,
             slab_type: TypeTest::Absent,
@@ -225,6 +228,7 @@ impl Rules {
             0
         };
         let hwpoison = flag(PageFlags::PG_hwpoison, "PG_hwpoison").unwrap_or(0);
+        let reserved = flag(PageFlags::PG_reserved, "PG_reserved").unwrap_or(0);
 
         let type_word = found(Page::try_page_type_offset()) || found(Page::try_mapcount_offset());
         // 6.12+: page types live in the top byte of page_type (`enum pagetype`).
@@ -370,6 +374,7 @@ impl Rules {
             swapcache: swapcache.unwrap_or(0),
             slab_flag,
             hwpoison,
+            reserved,
             buddy,
             offline,
             slab_type,
