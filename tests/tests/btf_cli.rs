@@ -88,3 +88,85 @@ fn split_module_btf_and_check() {
         .expect("struct count");
     assert!(structs > 5000, "{report}");
 }
+
+/// The byte offset `dumptool btf offsetof` prints (`...: offset N ...`).
+fn printed_offset(line: &str) -> u64 {
+    line.split_once(": offset ")
+        .and_then(|(_, r)| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no offset in {line:?}"))
+}
+
+/// `offsetof` starts from a union or a typedef as C's `offsetof` does
+/// (`fpregs_state` is a union, `atomic_t` a typedef of an anonymous
+/// struct): offsets equal pahole's on every fixture kernel.
+#[test]
+fn offsetof_unions_and_typedefs_equal_pahole() {
+    for suite in ktype_tests::fixtures::SUITES {
+        let vmlinux = kernel(suite).vmlinux();
+        let btf = Btf::open(&vmlinux).unwrap_or_else(|e| panic!("{e}"));
+        let text = ktype_tests::fixtures::run_tool(
+            "pahole",
+            &["-C", "fpregs_state,xregs_state", &vmlinux.to_string_lossy()],
+        );
+        let structs = ktype_tests::pahole::parse(&text);
+        for (spec, name, path) in [
+            ("fpregs_state.__padding", "fpregs_state", "__padding"),
+            ("fpregs_state.xsave", "fpregs_state", "xsave"),
+            ("fpregs_state.xsave.header", "fpregs_state", "xsave.header"),
+            ("union fpregs_state.fxsave", "fpregs_state", "fxsave"),
+            ("xregs_state.header", "xregs_state", "header"),
+        ] {
+            let line = offsetof(&btf, spec)
+                .unwrap_or_else(|e| panic!("{}: offsetof {spec}: {e}", vmlinux.display()));
+            let (bits, _) = ktype_tests::pahole::offset_of(&structs, name, path)
+                .unwrap_or_else(|| panic!("pahole -C {name} {}: no {path}", vmlinux.display()));
+            assert_eq!(
+                printed_offset(&line) * 8,
+                bits,
+                "{}: offsetof {spec}: {line:?} vs pahole",
+                vmlinux.display()
+            );
+            let kind = if name == "fpregs_state" {
+                "union"
+            } else {
+                "struct"
+            };
+            assert!(
+                line.starts_with(&format!("{kind} ")),
+                "{}: {line:?} names the wrong kind",
+                vmlinux.display()
+            );
+        }
+        // A union's members all start at 0, whatever the kernel.
+        let line = offsetof(&btf, "fpregs_state.__padding").expect("checked above");
+        assert_eq!(
+            line,
+            "union fpregs_state.__padding: offset 0 size 4096 type u8 [4096]\n",
+            "{}",
+            vmlinux.display()
+        );
+        let line = offsetof(&btf, "atomic_t.counter")
+            .unwrap_or_else(|e| panic!("{}: offsetof atomic_t.counter: {e}", vmlinux.display()));
+        assert_eq!(
+            line,
+            "typedef atomic_t.counter: offset 0 size 4 type int\n",
+            "{}",
+            vmlinux.display()
+        );
+        let err = offsetof(&btf, "ktype_nope.x").expect_err("no such type");
+        assert!(
+            err.to_string()
+                .contains("struct, union or typedef of one named ktype_nope"),
+            "{}: {err}",
+            vmlinux.display()
+        );
+        // `struct ` in front still means only a struct.
+        let err = offsetof(&btf, "struct fpregs_state.xsave").expect_err("a union");
+        assert!(
+            err.to_string().contains("struct fpregs_state"),
+            "{}: {err}",
+            vmlinux.display()
+        );
+    }
+}

@@ -231,6 +231,59 @@ fn verify(src: &Dump, out: &Dump, keep: &dyn Fn(u64) -> bool, exclude_zero: bool
     n
 }
 
+/// An ELF output's `PT_LOAD`s cover excluded memory as makedumpfile's do:
+/// each segment's `p_memsz` tail (beyond `p_filesz`) holds only pages the
+/// source has as memory and the output did not write (so they read as
+/// zeros), and it reaches as far as it may: a page of the source's memory in
+/// no segment follows no written or covered page. Returns the covered pages.
+fn check_elf_memsz(src: &Dump, out: &Dump, keep: &dyn Fn(u64) -> bool, exclude_zero: bool) -> u64 {
+    let name = out.path().display().to_string();
+    let mut page = vec![0u8; PAGE as usize];
+    let mut covered = 0u64;
+    for s in out.elf_segments().unwrap().iter().filter(|s| s.p_type == 1) {
+        assert!(s.p_memsz >= s.p_filesz, "{name}: {s:?}");
+        assert_eq!(s.p_memsz % PAGE, 0, "{name}: {s:?}");
+        for pfn in (s.p_paddr + s.p_filesz) / PAGE..(s.p_paddr + s.p_memsz) / PAGE {
+            let state = src.phys().page_state(pfn);
+            assert!(
+                state.is_readable() || state == PageState::Excluded,
+                "{name}: pfn {pfn:#x} in the p_memsz of {s:?} is {state:?} in the source"
+            );
+            let written = state.is_readable()
+                && keep(pfn)
+                && !(exclude_zero && {
+                    src.phys().read_phys(pfn * PAGE, &mut page).unwrap();
+                    is_zero(&page)
+                });
+            assert!(
+                !written,
+                "{name}: written pfn {pfn:#x} in the p_memsz tail of {s:?}"
+            );
+            assert_eq!(
+                out.phys().page_state(pfn),
+                PageState::Excluded,
+                "{name}: pfn {pfn:#x}"
+            );
+            covered += 1;
+        }
+    }
+    for pfn in 1..src.max_pfn() {
+        let memory = |p| {
+            let st = src.phys().page_state(p);
+            st.is_readable() || st == PageState::Excluded
+        };
+        if memory(pfn) && out.phys().page_state(pfn) == PageState::NotInDump {
+            assert!(
+                !memory(pfn - 1) || out.phys().page_state(pfn - 1) == PageState::NotInDump,
+                "{name}: pfn {pfn:#x} is in no segment but follows pfn {:#x} ({:?})",
+                pfn - 1,
+                out.phys().page_state(pfn - 1)
+            );
+        }
+    }
+    covered
+}
+
 /// Runs makedumpfile with `args`; panics with its stderr when it fails.
 fn makedumpfile(args: &[&str], stdin: Option<&Path>) {
     let mut cmd = Command::new("makedumpfile");
@@ -310,7 +363,9 @@ for a in sys.argv[2:]:
 "#;
 
 /// drgn reads 16 bytes at each of `addrs` (physical) of `out` exactly as
-/// our reader does; a page we lack faults in drgn too.
+/// our reader does; a page we lack faults in drgn too, except excluded
+/// memory of an ELF file (a `p_memsz` tail), which drgn reads as the zeros
+/// the ELF format says it is and our reader reports as excluded.
 fn check_drgn(out: &Dump, addrs: &[u64]) {
     let mut cmd = Command::new("python3");
     cmd.args(["-c", DRGN_READ]).arg(out.path());
@@ -329,6 +384,9 @@ fn check_drgn(out: &Dump, addrs: &[u64]) {
         let mut b = [0u8; 16];
         let ours = match out.phys().read_phys(a, &mut b) {
             Ok(()) => b.iter().map(|x| format!("{x:02x}")).collect::<String>(),
+            Err(e) if out.format() == DumpFormat::Elf && e.absence() == Some(Absence::Excluded) => {
+                "00".repeat(16)
+            }
             Err(_) => "FAULT".to_string(),
         };
         assert_eq!(drgn, ours, "{}: drgn at {a:#x}", out.path().display());
@@ -455,10 +513,10 @@ fn write_and_check(
             let loads = out.elf_segments().unwrap().iter().filter(|s| s.p_type == 1);
             assert_eq!(loads.count(), stats.elf_segments);
             for s in out.elf_segments().unwrap() {
-                assert_eq!(s.p_filesz, s.p_memsz);
                 // qemu's ELF has p_vaddr = p_paddr: so do the pieces.
                 assert_eq!(s.p_vaddr, s.p_paddr);
             }
+            check_elf_memsz(src, &out, &keep, exclude_zero);
             let head = std::fs::read(&plain).map(|b| b[..64].to_vec()).unwrap();
             assert_eq!(u64::from_le_bytes(head[32..40].try_into().unwrap()), 64);
         }
@@ -551,6 +609,7 @@ fn all_formats(suite: &'static str) {
     assert_eq!(out.elf_segments().unwrap().len(), stats.elf_segments + 1);
     let n = verify(&src, &out, &|p| alt.keeps(p), false);
     assert_eq!(n[0], stats.pages_written);
+    check_elf_memsz(&src, &out, &|p| alt.keeps(p), false);
     check_dmesg(&v, &xnum);
     check_drgn(&out, &sample_addrs(&src, &|p| alt.keeps(p)));
     std::fs::remove_file(&xnum).unwrap();
@@ -570,6 +629,11 @@ fn all_formats(suite: &'static str) {
         let out = open(&path);
         let n = verify(&lzo, &out, &|_| true, true);
         assert_eq!(n[0], stats.pages_written);
+        if format == OutputFormat::Elf {
+            // Only the zero pages are left out: all of them are covered.
+            let covered = check_elf_memsz(&lzo, &out, &|_| true, true);
+            assert_eq!(covered, stats.zero_pages_excluded, "{stats:?}");
+        }
         assert!(stats.zero_pages_excluded > 10_000, "{stats:?}");
         if let Some(h) = out.kdump_header() {
             assert_eq!(h.utsname, lzo.kdump_header().unwrap().utsname);
@@ -845,8 +909,10 @@ fn memory_stays_bounded() {
 #[test]
 fn excluded_pages_are_errors_not_zeros() {
     // A tiny check of the reasons our reader gives for what a written file
-    // lacks: ELF pieces leave pages out of every segment (not in the dump),
-    // kdump keeps them as RAM that was excluded.
+    // lacks: both formats keep excluded RAM as RAM that was excluded (ELF:
+    // the p_memsz of the segment before it, to the end of the source's RAM
+    // segment; kdump: the 1st bitmap), and our reader says so rather than
+    // reading zeros. Memory the source lacks is not in the dump.
     let v = vmcore("trixie");
     let src = open(&v.elf());
     let dir = scratch("reasons");
@@ -856,6 +922,13 @@ fn excluded_pages_are_errors_not_zeros() {
         }
         Ok(())
     };
+    // The source's RAM segment: 0 to 768 MiB.
+    let ram_end = 768 << 20;
+    assert_eq!(
+        src.phys().page_state(ram_end / PAGE - 1),
+        PageState::Present
+    );
+    assert_eq!(src.phys().page_state(ram_end / PAGE), PageState::NotInDump);
     for format in [OutputFormat::Elf, OutputFormat::Kdump(Compression::Snappy)] {
         let path = dir.join(name_of(format));
         let opts = WriteOptions {
@@ -867,14 +940,26 @@ fn excluded_pages_are_errors_not_zeros() {
         let out = open(&path);
         let mut b = [0u8; 8];
         let e = out.phys().read_phys(0x10_0000, &mut b).unwrap_err();
-        let want = if format == OutputFormat::Elf {
-            Absence::NotInDump
-        } else {
-            Absence::Excluded
-        };
-        assert_eq!(e.absence(), Some(want), "{e}");
+        assert_eq!(e.absence(), Some(Absence::Excluded), "{e}");
         assert!(e.to_string().contains("0x100000"), "{e}");
         assert_eq!(out.phys().ranges(), vec![0..0x10_0000]);
+        assert_eq!(
+            out.phys().page_state(ram_end / PAGE - 1),
+            PageState::Excluded,
+            "{format:?}"
+        );
+        let e = out.phys().read_phys(ram_end, &mut b).unwrap_err();
+        assert_eq!(e.absence(), Some(Absence::NotInDump), "{format:?}: {e}");
+        if format == OutputFormat::Elf {
+            let loads: Vec<_> = out
+                .elf_segments()
+                .unwrap()
+                .iter()
+                .filter(|s| s.p_type == 1)
+                .map(|s| (s.p_paddr, s.p_filesz, s.p_memsz))
+                .collect();
+            assert_eq!(loads, [(0, 0x10_0000, ram_end)]);
+        }
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -30,9 +30,9 @@ pub struct BtfArgs {
 /// The `dumptool btf` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum BtfCommand {
-    /// Offset, size and type of STRUCT.member.path (anonymous members are searched; `a[2].b` indexes arrays).
+    /// Offset, size and type of TYPE.member.path, TYPE a struct, union or typedef of one (anonymous members are searched; `a[2].b` indexes arrays).
     Offsetof {
-        /// `STRUCT.member[.member...]`; prefix with `union ` for unions.
+        /// `TYPE.member[.member...]`; `struct ` or `union ` in front choose when a name is both.
         path: String,
     },
     /// A pahole-like layout of a struct or union, or the constants of an enum.
@@ -142,16 +142,54 @@ fn pick<'a>(
     }
 }
 
-/// `offsetof STRUCT.path`.
+/// The type `offsetof` starts from: `name` as a struct, else as a union,
+/// else as a typedef of either (as C's `offsetof(TYPE, member)` takes any
+/// of them); a name that is both a struct and a union must say which.
+fn aggregate<'a>(btf: &'a Btf, name: &str) -> Result<(Kind, Type<'a>), BtfCmdError> {
+    let structs = !btf.find(name, Kind::Struct).is_empty();
+    let unions = !btf.find(name, Kind::Union).is_empty();
+    match (structs, unions) {
+        (true, true) => Err(BtfCmdError::Usage(format!(
+            "`{name}` is both a struct and a union: write `struct {name}.…` or `union {name}.…`"
+        ))),
+        (true, false) => Ok((Kind::Struct, btf.find_unique(name, Kind::Struct)?)),
+        (false, true) => Ok((Kind::Union, btf.find_unique(name, Kind::Union)?)),
+        (false, false) => {
+            let typedefs: Vec<Type<'a>> = btf
+                .find(name, Kind::Typedef)
+                .into_iter()
+                .filter(|t| {
+                    btf.skip_modifiers(t.id())
+                        .is_some_and(|a| matches!(a.kind(), Kind::Struct | Kind::Union))
+                })
+                .collect();
+            if typedefs.is_empty() {
+                return Err(LookupError::NotFound {
+                    origin: btf.origin().to_string(),
+                    what: format!("struct, union or typedef of one named {name}"),
+                }
+                .into());
+            }
+            Ok((Kind::Typedef, btf.find_unique(name, Kind::Typedef)?))
+        }
+    }
+}
+
+/// `offsetof TYPE.path`: TYPE is a struct, a union or a typedef of one
+/// (`struct `/`union ` in front choose when a name is both).
 pub fn offsetof(btf: &Btf, spec: &str) -> Result<String, BtfCmdError> {
-    let (kind, spec) = match spec.strip_prefix("union ") {
-        Some(rest) => (Kind::Union, rest),
-        None => (Kind::Struct, spec.strip_prefix("struct ").unwrap_or(spec)),
+    let (kind, spec) = match (spec.strip_prefix("union "), spec.strip_prefix("struct ")) {
+        (Some(rest), _) => (Some(Kind::Union), rest),
+        (None, Some(rest)) => (Some(Kind::Struct), rest),
+        (None, None) => (None, spec),
     };
-    let (name, path) = spec.split_once('.').ok_or_else(|| {
-        BtfCmdError::Usage(format!("`{spec}`: expected STRUCT.member[.member...]"))
-    })?;
-    let t = btf.find_unique(name, kind)?;
+    let (name, path) = spec
+        .split_once('.')
+        .ok_or_else(|| BtfCmdError::Usage(format!("`{spec}`: expected TYPE.member[.member...]")))?;
+    let (kind, t) = match kind {
+        Some(kind) => (kind, btf.find_unique(name, kind)?),
+        None => aggregate(btf, name)?,
+    };
     let loc = btf.member_path(t.id(), path)?;
     let ty = btf.type_name(loc.type_id);
     let size = btf

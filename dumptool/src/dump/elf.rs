@@ -5,8 +5,9 @@
 //!
 //! Memory is found by `p_paddr` of the `PT_LOAD` segments. Bytes between a
 //! segment's `p_filesz` and `p_memsz` are pages the dump filter excluded
-//! (that is how makedumpfile writes them, and how crash reads them): reading
-//! them is an error, not zeros.
+//! (that is how makedumpfile and dumptool write them; crash and drgn read
+//! them as zeros): here they are [`PageState::Excluded`] and reading them
+//! is an error, not zeros, as for excluded pages of kdump files.
 
 use super::error::{Absence, DumpError};
 use super::notes::{parse_notes, Note};

@@ -4,14 +4,19 @@
 //! information as an `ERASEINFO` note, as makedumpfile keeps it), then the
 //! pages of the `PT_LOAD` segments from a page-aligned offset on.
 //!
-//! A segment is a run of written pages: it ends at every page left out
-//! (excluded, all-zero with `exclude_zero`, unreadable), so
-//! `p_filesz == p_memsz` and a page that is not written is in no segment
-//! at all. (makedumpfile instead stretches `p_memsz` over the excluded
-//! pages that follow, which crash and drgn read as zeros.) `p_vaddr` is
-//! what the source has for that physical address (its segment's `p_vaddr`
-//! plus the offset); a kdump source has none, then `p_vaddr = p_paddr`, as
-//! qemu's `dump-guest-memory` writes it.
+//! A segment starts at a written page and holds a run of written pages
+//! (`p_filesz`); its `p_memsz` then reaches over the memory left out after
+//! them, as makedumpfile writes it, so that crash and drgn read excluded
+//! pages (user data, free pages, all-zero pages with `exclude_zero`) as
+//! zeros instead of failing. That tail covers only pages the source has as
+//! memory (held, or excluded by an earlier filter) below the output's end
+//! ([`WriteOptions::end_pfn`]) with the same `p_vaddr` offset; it stops at
+//! a page the source lacks (a hole, firmware memory above the end) and at
+//! a page selected but unreadable (no reader should take that for zeros).
+//! Memory left out before the first written page of a source range is in
+//! no segment. `p_vaddr` is what the source has for that physical address
+//! (its segment's `p_vaddr` plus the offset); a kdump source has none, then
+//! `p_vaddr = p_paddr`, as qemu's `dump-guest-memory` writes it.
 //!
 //! The program headers must precede the data, so their number is needed
 //! first: the first pass reads (and zero-checks) every kept page to count
@@ -25,7 +30,8 @@ use super::pages::{Page, PageWorker};
 use super::window::Windows;
 use super::{Compression, PageSelector, WriteOptions, WriteStats};
 use crate::dump::elf::PT_LOAD;
-use crate::dump::Dump;
+use crate::dump::{Dump, PageState};
+use std::ops::Range;
 
 const EHDR_SIZE: u64 = 64;
 const PHDR_SIZE: u64 = 56;
@@ -68,32 +74,98 @@ impl VaddrMap {
         VaddrMap { runs }
     }
 
-    /// `p_vaddr - p_paddr` at `paddr` (0 where the source says nothing).
-    fn delta(&self, paddr: u64) -> u64 {
+    /// `p_vaddr - p_paddr` at `paddr` (0 where the source says nothing),
+    /// and where that stops holding (the end of `paddr`'s run, or the start
+    /// of the next one; `u64::MAX` past the last).
+    fn delta_until(&self, paddr: u64) -> (u64, u64) {
         let i = self.runs.partition_point(|r| r.0 <= paddr);
         match i.checked_sub(1).map(|i| self.runs[i]) {
-            Some((_, end, delta)) if paddr < end => delta,
-            _ => 0,
+            Some((_, end, delta)) if paddr < end => (delta, end),
+            _ => (0, self.runs.get(i).map_or(u64::MAX, |r| r.0)),
         }
+    }
+
+    /// `p_vaddr - p_paddr` at `paddr` (0 where the source says nothing).
+    fn delta(&self, paddr: u64) -> u64 {
+        self.delta_until(paddr).0
     }
 }
 
-/// Follows the written pages in pfn order and tells where segments start.
-struct Segments<'a> {
+/// Which pages a segment's `p_memsz` may cover beyond its file data.
+struct Cover<'a> {
+    /// Whether the source has a pfn as memory an earlier filter excluded.
+    excluded: &'a (dyn Fn(u64) -> bool + 'a),
+    /// Pfn ranges of whole pages the source holds (sorted, disjoint).
+    present: &'a [Range<u64>],
     vaddrs: &'a VaddrMap,
     page_size: u64,
-    /// The last written pfn and its delta.
-    last: Option<(u64, u64)>,
+    /// The output's end pfn.
+    end: u64,
+}
+
+impl Cover<'_> {
+    /// The end of the pages from `from` on, below `limit`, that read as
+    /// zeros in the output: memory of the source (held, or excluded by an
+    /// earlier filter) with the vaddr offset `delta`, below the output's end.
+    fn end_from(&self, from: u64, limit: u64, delta: u64) -> u64 {
+        let ps = self.page_size;
+        let limit = limit.min(self.end);
+        let mut pfn = from;
+        while pfn < limit {
+            let (d, until) = self.vaddrs.delta_until(pfn * ps);
+            if d != delta {
+                break;
+            }
+            let same_delta_end = until.div_ceil(ps).max(pfn + 1);
+            let i = self.present.partition_point(|r| r.end <= pfn);
+            match self.present.get(i) {
+                Some(r) if r.start <= pfn => pfn = r.end.min(same_delta_end).min(limit),
+                _ if (self.excluded)(pfn) => pfn += 1,
+                _ => break,
+            }
+        }
+        pfn.min(limit)
+    }
+}
+
+/// A segment being followed: pfns `start..file_end` written.
+struct Open {
+    file_end: u64,
+    delta: u64,
+}
+
+/// Follows the written pages in pfn order and tells where segments start
+/// and where the memory of each ends (`p_memsz`).
+struct Segments<'a> {
+    cover: Cover<'a>,
+    open: Option<Open>,
 }
 
 impl Segments<'_> {
-    /// Records that `pfn` is written; returns its delta when it starts a
-    /// new segment.
-    fn add(&mut self, pfn: u64) -> Option<u64> {
-        let delta = self.vaddrs.delta(pfn * self.page_size);
-        let starts = !matches!(self.last, Some((p, d)) if p + 1 == pfn && d == delta);
-        self.last = Some((pfn, delta));
-        starts.then_some(delta)
+    /// Records that `pfn` is written. When it starts a new segment, returns
+    /// the end pfn of the memory of the segment it ends (if one was open)
+    /// and the new segment's delta.
+    fn add(&mut self, pfn: u64) -> Option<(Option<u64>, u64)> {
+        let delta = self.cover.vaddrs.delta(pfn * self.cover.page_size);
+        if let Some(o) = self.open.as_mut() {
+            if o.file_end == pfn && o.delta == delta {
+                o.file_end += 1;
+                return None;
+            }
+        }
+        let closed = self.close(pfn);
+        self.open = Some(Open {
+            file_end: pfn + 1,
+            delta,
+        });
+        Some((closed, delta))
+    }
+
+    /// Ends the open segment (if any) before `limit`: a page that must not
+    /// read as zeros, or the next segment. Returns its memory's end pfn.
+    fn close(&mut self, limit: u64) -> Option<u64> {
+        let o = self.open.take()?;
+        Some(self.cover.end_from(o.file_end, limit, o.delta))
     }
 }
 
@@ -105,7 +177,15 @@ struct Load {
     size: u64,
 }
 
-fn phdr(p_type: u32, offset: u64, vaddr: u64, paddr: u64, size: u64) -> [u8; PHDR_SIZE as usize] {
+/// A program header; `memsz` ≥ `filesz` (the rest reads as zeros).
+fn phdr(
+    p_type: u32,
+    offset: u64,
+    vaddr: u64,
+    paddr: u64,
+    filesz: u64,
+    memsz: u64,
+) -> [u8; PHDR_SIZE as usize] {
     let mut p = [0u8; PHDR_SIZE as usize];
     p[..4].copy_from_slice(&p_type.to_le_bytes());
     let flags = if p_type == PT_LOAD { PF_RWX } else { 0 };
@@ -113,8 +193,8 @@ fn phdr(p_type: u32, offset: u64, vaddr: u64, paddr: u64, size: u64) -> [u8; PHD
     p[8..16].copy_from_slice(&offset.to_le_bytes());
     p[16..24].copy_from_slice(&vaddr.to_le_bytes());
     p[24..32].copy_from_slice(&paddr.to_le_bytes());
-    p[32..40].copy_from_slice(&size.to_le_bytes());
-    p[40..48].copy_from_slice(&size.to_le_bytes());
+    p[32..40].copy_from_slice(&filesz.to_le_bytes());
+    p[40..48].copy_from_slice(&memsz.to_le_bytes());
     p
 }
 
@@ -153,10 +233,22 @@ fn shdr0(phnum: u64) -> [u8; SHDR_SIZE as usize] {
     s
 }
 
-/// Writes the program header of a finished `PT_LOAD`.
-fn close(load: Option<Load>, loads: &mut Region, sink: &mut dyn Sink) -> Result<(), WriteError> {
+/// Writes the program header of a finished `PT_LOAD` whose memory ends at
+/// `mem_end` (a physical address, never before its file data's end).
+fn close(
+    load: Option<Load>,
+    mem_end: u64,
+    loads: &mut Region,
+    sink: &mut dyn Sink,
+) -> Result<(), WriteError> {
     match load {
-        Some(l) => loads.push(sink, &phdr(PT_LOAD, l.offset, l.vaddr, l.paddr, l.size)),
+        Some(l) => {
+            let memsz = mem_end.saturating_sub(l.paddr).max(l.size);
+            loads.push(
+                sink,
+                &phdr(PT_LOAD, l.offset, l.vaddr, l.paddr, l.size, memsz),
+            )
+        }
         None => Ok(()),
     }
 }
@@ -170,8 +262,18 @@ pub(crate) fn write(
 ) -> Result<WriteStats, WriteError> {
     let machine = meta::elf_machine(src)?;
     let ps = src.page_size();
-    let mut windows = Windows::new(src, opts.window_pfns, opts.remember_words);
+    let mut windows = Windows::new(src, opts.end_pfn, opts.window_pfns, opts.remember_words);
     let vaddrs = VaddrMap::new(src);
+    let present = windows.present().to_vec();
+    let end_pfn = windows.max_pfn();
+    let excluded = |pfn: u64| src.phys().page_state(pfn) == PageState::Excluded;
+    let cover = || Cover {
+        excluded: &excluded,
+        present: &present,
+        vaddrs: &vaddrs,
+        page_size: ps,
+        end: end_pfn,
+    };
     let worker = PageWorker::new(src, selector, Compression::None, opts.threads)?;
     let mut bits = windows.bits();
     let written = |page: &Page| match page {
@@ -183,17 +285,20 @@ pub(crate) fn write(
     // Pass 1: kept pages and segment starts per window.
     let mut counts = Vec::with_capacity(windows.count() as usize);
     let mut segs = Segments {
-        vaddrs: &vaddrs,
-        page_size: ps,
-        last: None,
+        cover: cover(),
+        open: None,
     };
     let mut nsegs = 0u64;
     for w in 0..windows.count() {
         windows.fill(w, selector, &mut bits)?;
         let kept = bits.kept();
         worker.for_each(bits.kept_pfns(), false, |pfn, page| {
-            if written(&page) && segs.add(pfn).is_some() {
-                nsegs += 1;
+            if written(&page) {
+                if segs.add(pfn).is_some() {
+                    nsegs += 1;
+                }
+            } else if matches!(page, Page::Unreadable) {
+                segs.close(pfn);
             }
             Ok(())
         })?;
@@ -209,10 +314,11 @@ pub(crate) fn write(
     let shoff = xnum.then_some(phdrs_end);
     let notes_at = phdrs_end + if xnum { SHDR_SIZE } else { 0 };
     let data_at = (notes_at + notes.bytes.len() as u64).next_multiple_of(ps);
+    let notes_len = notes.bytes.len() as u64;
     sink.write_at(0, &ehdr(machine, phnum, shoff))?;
     sink.write_at(
         EHDR_SIZE,
-        &phdr(PT_NOTE, notes_at, 0, 0, notes.bytes.len() as u64),
+        &phdr(PT_NOTE, notes_at, 0, 0, notes_len, notes_len),
     )?;
     if let Some(off) = shoff {
         sink.write_at(off, &shdr0(phnum))?;
@@ -223,9 +329,8 @@ pub(crate) fn write(
     let mut loads = Region::new(EHDR_SIZE + PHDR_SIZE, BUFFER);
     let mut data = Region::new(data_at, BUFFER);
     let mut segs = Segments {
-        vaddrs: &vaddrs,
-        page_size: ps,
-        last: None,
+        cover: cover(),
+        open: None,
     };
     let mut stats = WriteStats::default();
     let mut load: Option<Load> = None;
@@ -243,13 +348,21 @@ pub(crate) fn write(
         worker.for_each(bits.kept_pfns(), true, |pfn, page| {
             if !written(&page) {
                 match page {
-                    Page::Unreadable => stats.unreadable += 1,
+                    Page::Unreadable => {
+                        stats.unreadable += 1;
+                        // Not zeros: the segment's memory ends before it.
+                        if let Some(end) = segs.close(pfn) {
+                            close(load.take(), end * ps, &mut loads, sink)?;
+                        }
+                    }
                     _ => stats.zero_pages_excluded += 1,
                 }
                 return Ok(());
             }
-            if let Some(delta) = segs.add(pfn) {
-                close(load.take(), &mut loads, sink)?;
+            if let Some((ended, delta)) = segs.add(pfn) {
+                if let Some(end) = ended {
+                    close(load.take(), end * ps, &mut loads, sink)?;
+                }
                 stats.elf_segments += 1;
                 let paddr = pfn * ps;
                 load = Some(Load {
@@ -270,7 +383,9 @@ pub(crate) fn write(
             Ok(())
         })?;
     }
-    close(load.take(), &mut loads, sink)?;
+    if let Some(end) = segs.close(windows.max_pfn()) {
+        close(load.take(), end * ps, &mut loads, sink)?;
+    }
     loads.flush(sink)?;
     data.flush(sink)?;
     if stats.elf_segments as u64 != nsegs {
@@ -298,24 +413,59 @@ mod tests {
             u32::from_le_bytes(shdr0(70_000)[44..48].try_into().unwrap()),
             70_000
         );
-        let p = phdr(PT_LOAD, 0x1000, 0xffff_8880_0010_0000, 0x10_0000, 0x2000);
-        assert_eq!(&p[32..40], &p[40..48]);
+        let p = phdr(
+            PT_LOAD,
+            0x1000,
+            0xffff_8880_0010_0000,
+            0x10_0000,
+            0x2000,
+            0x5000,
+        );
+        assert_eq!(&p[32..40], &0x2000u64.to_le_bytes());
+        assert_eq!(&p[40..48], &0x5000u64.to_le_bytes());
     }
 
     #[test]
-    fn segments_break_at_gaps_and_vaddr_jumps() {
+    fn segments_break_at_gaps_and_vaddr_jumps_and_cover_memory() {
         let map = VaddrMap {
             runs: vec![(0, 0x4000, 100), (0x4000, 0x8000, 200)],
         };
+        // The source holds pfns 0..6, pfn 6 was excluded by an earlier
+        // filter, pfn 7 is not memory.
+        let present: Vec<Range<u64>> = std::iter::once(0..6).collect();
+        let excluded = |pfn: u64| pfn == 6;
         let mut s = Segments {
-            vaddrs: &map,
-            page_size: 0x1000,
-            last: None,
+            cover: Cover {
+                excluded: &excluded,
+                present: &present,
+                vaddrs: &map,
+                page_size: 0x1000,
+                end: 16,
+            },
+            open: None,
         };
-        let starts: Vec<bool> = [0, 1, 3, 4, 5, 9]
-            .iter()
-            .map(|&p| s.add(p).is_some())
-            .collect();
-        assert_eq!(starts, [true, false, true, true, false, true]);
+        let steps: Vec<Option<(Option<u64>, u64)>> =
+            [0, 1, 3, 4, 5].iter().map(|&p| s.add(p)).collect();
+        assert_eq!(
+            steps,
+            [
+                Some((None, 100)),
+                None,
+                // pfn 2 is covered by the first segment's p_memsz.
+                Some((Some(3), 100)),
+                // The vaddr offset changes at pfn 4.
+                Some((Some(4), 200)),
+                None
+            ]
+        );
+        // The last one covers the excluded pfn 6, not pfn 7.
+        assert_eq!(s.close(16), Some(7));
+        assert_eq!(s.close(16), None);
+        // An unreadable pfn ends the memory before it; the output's end too.
+        s.add(0);
+        assert_eq!(s.close(2), Some(2));
+        s.cover.end = 3;
+        s.add(1);
+        assert_eq!(s.close(16), Some(3));
     }
 }

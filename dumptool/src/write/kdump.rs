@@ -5,7 +5,7 @@
 //! | --- | --- |
 //! | block 0 | `disk_dump_header`: `KDUMP   `, version 6, utsname, timestamp, status (codec flag, `DUMP_DH_COMPRESSED_INCOMPLETE`), block size, sizes, `max_mapnr` (32 bits), `nr_cpus` |
 //! | block 1.. | `kdump_sub_header` (104 bytes: phys_base, dump_level, offsets of VMCOREINFO, of the notes and of the erase information, `max_mapnr_64`), then the source's ELF notes (VMCOREINFO points into its note) |
-//! | then | 1st bitmap (pfns the source holds), 2nd bitmap (pfns written), each `max_mapnr` bits rounded up to blocks |
+//! | then | 1st bitmap (pfns the source holds below `max_mapnr`), 2nd bitmap (pfns written), each `max_mapnr` bits rounded up to blocks; `max_mapnr` is [`WriteOptions::end_pfn`] (makedumpfile's end of the last memory section with `struct page`s) or the source's |
 //! | then | page descriptors `{ i64 offset; u32 size; u32 flags; u64 page_flags }` in pfn order, one slot per page the first pass kept |
 //! | then | the shared zero page, then page data |
 //! | then | the erase information text, if any (`erase SYMBOL size N` lines) |
@@ -92,7 +92,7 @@ pub(crate) fn write(
     codec: Compression,
     sink: &mut dyn Sink,
 ) -> Result<WriteStats, WriteError> {
-    let mut windows = Windows::new(src, opts.window_pfns, opts.remember_words);
+    let mut windows = Windows::new(src, opts.end_pfn, opts.window_pfns, opts.remember_words);
     let mut bits = windows.bits();
 
     // Pass 1: how many pages each window keeps.

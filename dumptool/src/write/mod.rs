@@ -82,7 +82,8 @@ pub struct WriteOptions {
     /// [`Output::Stdout`]).
     pub flattened: bool,
     /// Dump level bit 1: pages whose content is all zero are excluded
-    /// (decided while writing). An ELF output leaves them out; a kdump
+    /// (decided while writing). An ELF output stores no data for them (a
+    /// segment's `p_memsz` covers them: they read as zeros); a kdump
     /// output, as makedumpfile does, points their descriptors at its one
     /// shared zero page (they read as zeros) and counts them excluded.
     /// Without it a kdump output points zero pages at the shared zero page
@@ -91,6 +92,13 @@ pub struct WriteOptions {
     /// The dump level recorded in the kdump sub header (makedumpfile's
     /// `-d`; the writer itself only looks at `exclude_zero`).
     pub dump_level: u32,
+    /// One past the last pfn of the output (`None`: the source's
+    /// [`Dump::max_pfn`]). The filter passes the end of the last memory
+    /// section with `struct page`s, as makedumpfile ends its dumps: memory
+    /// above it (qemu's firmware ranges, the BIOS ROM) is in no output. A
+    /// kdump output's `max_mapnr` and 1st bitmap stop there; an ELF output's
+    /// `p_memsz` covers no excluded memory past it.
+    pub end_pfn: Option<u64>,
     /// Threads compressing pages (in parallel with rayon when > 1; 0 counts
     /// as 1).
     pub threads: usize,
@@ -134,6 +142,7 @@ impl Default for WriteOptions {
             flattened: false,
             exclude_zero: false,
             dump_level: 0,
+            end_pfn: None,
             threads: 1,
             window_pfns: DEFAULT_WINDOW_PFNS,
             remember_words: DEFAULT_REMEMBER_WORDS,
@@ -188,8 +197,8 @@ pub struct WriteStats {
     /// Pages the output holds (readable from it), shared zero pages
     /// included.
     pub pages_written: u64,
-    /// Kept pages found all zero with `exclude_zero`: left out of an ELF
-    /// output; in a kdump output they point at the shared zero page and are
+    /// Kept pages found all zero with `exclude_zero`: no data in an ELF
+    /// output (`p_memsz` covers them); in a kdump output they point at the shared zero page and are
     /// not counted in `pages_written`.
     pub zero_pages_excluded: u64,
     /// kdump: zero pages written as the one shared zero page (without
@@ -197,7 +206,8 @@ pub struct WriteStats {
     pub zero_pages_shared: u64,
     /// Pages selected but not readable from the source. A kdump output is
     /// then marked incomplete (`DUMP_DH_COMPRESSED_INCOMPLETE`, descriptors
-    /// with offset 0); an ELF output just lacks them.
+    /// with offset 0); an ELF output just lacks them (in no segment's memory:
+    /// they do not read as zeros).
     pub unreadable: u64,
     /// Size of the output in bytes (of the flattened stream when
     /// flattened).

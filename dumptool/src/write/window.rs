@@ -93,9 +93,14 @@ pub(crate) fn set_bits(words: &mut [u64], lo: u64, hi: u64) {
 
 impl Windows {
     /// Windows of `window_pfns` (rounded up to a multiple of 64) over the
-    /// pfns of `src`, remembering up to `remember_words` words of the
-    /// selector's answers.
-    pub(crate) fn new(src: &Dump, window_pfns: u64, remember_words: usize) -> Windows {
+    /// pfns of `src` below `end_pfn` (all of them with `None`), remembering
+    /// up to `remember_words` words of the selector's answers.
+    pub(crate) fn new(
+        src: &Dump,
+        end_pfn: Option<u64>,
+        window_pfns: u64,
+        remember_words: usize,
+    ) -> Windows {
         let ps = src.page_size();
         let mut present: Vec<Range<u64>> = Vec::new();
         for r in src.phys().ranges() {
@@ -108,7 +113,7 @@ impl Windows {
                 _ => present.push(lo..hi),
             }
         }
-        let max_pfn = src.max_pfn();
+        let max_pfn = end_pfn.map_or(src.max_pfn(), |e| e.min(src.max_pfn()));
         present.retain_mut(|r| {
             r.end = r.end.min(max_pfn);
             r.start < r.end
@@ -125,6 +130,12 @@ impl Windows {
     /// One past the last pfn.
     pub(crate) fn max_pfn(&self) -> u64 {
         self.max_pfn
+    }
+
+    /// Pfn ranges of whole pages the source holds below [`Windows::max_pfn`]
+    /// (sorted, disjoint, merged).
+    pub(crate) fn present(&self) -> &[Range<u64>] {
+        &self.present
     }
 
     /// How many windows there are.

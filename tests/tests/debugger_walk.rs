@@ -1,0 +1,264 @@
+//! A debugger reads our filtered dumps as it reads the source: on every
+//! fixture kernel, `dumptool filter -d 31` of qemu's ELF dump into kdump
+//! (zlib, zstd) and ELF outputs, then drgn (`tests/tests/debugger/walk.py`,
+//! with the `-dbg` package's vmlinux) lists every task, every module and
+//! the whole printk log of the source and of each output: the outputs must
+//! give exactly the source's answers. The answers are real facts too: pid 1,
+//! the guest's `workload` process with the pid it printed on the console,
+//! the modules `guest-init.sh` loaded and `Linux version <release>` in the
+//! log.
+//!
+//! Pages the filter left out are probed as well: one that held user data
+//! and one that was all zero. A kdump output reads the zero page as zeros
+//! and faults on the excluded one; an ELF output reads both as zeros (its
+//! `PT_LOAD`s cover excluded memory with `p_memsz` beyond `p_filesz`, as
+//! makedumpfile's do).
+
+use dumptool::commands::filter::{run, FilterArgs};
+use dumptool::dump::{Dump, PageState};
+use ktype_tests::fixtures::{kernel, repo_root, vmcore, Vmcore};
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn work() -> PathBuf {
+    let d = repo_root().join("target/debugger-walk");
+    std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("mkdir {}: {e}", d.display()));
+    d
+}
+
+/// What drgn found in one dump.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Walk {
+    /// `(pid, comm)` of every task, in `for_each_task` order.
+    tasks: Vec<(u64, String)>,
+    /// Module names, in list order.
+    modules: Vec<String>,
+    /// `(timestamp ns, text)` of every printk record.
+    log: Vec<(u64, String)>,
+    /// `(paddr, zero|data|fault)` of the probed pages.
+    probes: Vec<(u64, String)>,
+}
+
+/// Runs `walk.py` on `dump` with `vmlinux`'s debug info, probing `probes`.
+fn drgn_walk(dump: &Path, vmlinux: &Path, probes: &[u64]) -> Walk {
+    let script = repo_root().join("tests/tests/debugger/walk.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .arg(dump)
+        .arg(vmlinux)
+        .args(probes.iter().map(|p| format!("{p:#x}")))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run python3 {}: {e}", script.display()));
+    assert!(
+        out.status.success(),
+        "drgn on {} ({}) failed: {}\n{}",
+        dump.display(),
+        vmlinux.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("walk.py prints ASCII");
+    let mut w = Walk::default();
+    for line in text.lines() {
+        let f: Vec<&str> = line.splitn(3, '\t').collect();
+        let num = |s: &str| {
+            let s = s.trim_start_matches("0x");
+            u64::from_str_radix(s, if f[0] == "probe" { 16 } else { 10 })
+                .unwrap_or_else(|e| panic!("{}: bad line {line:?}: {e}", dump.display()))
+        };
+        match (f[0], f.len()) {
+            ("task", 3) => w.tasks.push((num(f[1]), f[2].to_string())),
+            ("module", 2) => w.modules.push(f[1].to_string()),
+            ("log", 3) => w.log.push((num(f[1]), f[2].to_string())),
+            ("probe", 3) => w.probes.push((num(f[1]), f[2].to_string())),
+            _ => panic!("{}: unexpected walk.py line {line:?}", dump.display()),
+        }
+    }
+    w
+}
+
+/// `dumptool filter -f -d 31 -FLAG --threads 2 IN OUT`.
+fn filter(flag: char, input: &Path, output: &Path) {
+    let words: [OsString; 8] = [
+        "-f".into(),
+        "-d".into(),
+        "31".into(),
+        format!("-{flag}").into(),
+        "--threads".into(),
+        "2".into(),
+        input.into(),
+        output.into(),
+    ];
+    let args = FilterArgs::from_words(words).unwrap_or_else(|e| panic!("{e}"));
+    run(&args).unwrap_or_else(|e| {
+        panic!(
+            "dumptool filter -d 31 -{flag} {} {}: {e}",
+            input.display(),
+            output.display()
+        )
+    });
+}
+
+/// The pid `workload` printed on the guest's console (`..., pid N`).
+fn workload_pid(v: &Vmcore) -> u64 {
+    let path = v.dir.join("console.log");
+    let console = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let console = String::from_utf8_lossy(&console);
+    let line = console
+        .lines()
+        .find(|l| l.starts_with("workload: anon"))
+        .unwrap_or_else(|| panic!("{}: no `workload: anon` line", path.display()));
+    line.rsplit_once("pid ")
+        .and_then(|(_, p)| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{}: no pid in {line:?}", path.display()))
+}
+
+/// Two pages the kdump output `kdump` leaves out: one the source holds with
+/// the workload's anonymous data (`KTYPE-ANON` at its start) and one the
+/// source holds all zero; as physical addresses.
+fn excluded_pages(src: &Dump, kdump: &Dump) -> (u64, u64) {
+    let ps = src.page_size();
+    let mut buf = vec![0u8; ps as usize];
+    let (mut user, mut zero) = (None, None);
+    for pfn in 0..kdump.max_pfn() {
+        let state = kdump.phys().page_state(pfn);
+        let want = match state {
+            PageState::Excluded => user.is_none(),
+            PageState::Zero => zero.is_none(),
+            _ => false,
+        };
+        if !want || src.phys().read_phys(pfn * ps, &mut buf).is_err() {
+            continue;
+        }
+        if state == PageState::Excluded && buf.starts_with(b"KTYPE-ANON page=") {
+            user = Some(pfn * ps);
+        } else if state == PageState::Zero && buf.iter().all(|&b| b == 0) {
+            zero = Some(pfn * ps);
+        }
+        if let (Some(u), Some(z)) = (user, zero) {
+            return (u, z);
+        }
+    }
+    panic!(
+        "{}: no excluded workload page ({user:?}) or excluded zero page ({zero:?})",
+        kdump.path().display()
+    );
+}
+
+fn check(suite: &'static str) {
+    let k = kernel(suite);
+    let v = vmcore(suite);
+    let vmlinux = k.vmlinux_dbg();
+    let outputs: Vec<(char, PathBuf)> = ['c', 'z', 'E']
+        .into_iter()
+        .map(|flag| (flag, work().join(format!("{suite}-d31-{flag}"))))
+        .collect();
+    for (flag, out) in &outputs {
+        filter(*flag, &v.elf(), out);
+    }
+    let src_dump = Dump::open(v.elf()).unwrap_or_else(|e| panic!("{e}"));
+    let kdump = Dump::open(&outputs[0].1).unwrap_or_else(|e| panic!("{e}"));
+    let (user_page, zero_page) = excluded_pages(&src_dump, &kdump);
+    let probes = [user_page, zero_page];
+
+    let src = drgn_walk(&v.elf(), &vmlinux, &probes);
+    let src_path = v.elf();
+    let name = src_path.display();
+    // Real facts of the source.
+    assert!(
+        src.tasks.iter().any(|t| t == &(1, "init".to_string())),
+        "{name}: no pid 1 `init` among {:?}",
+        src.tasks
+    );
+    let pid = workload_pid(&v);
+    assert!(
+        src.tasks.contains(&(pid, "workload".to_string())),
+        "{name}: no `workload` task with pid {pid} (console.log) among {:?}",
+        src.tasks
+    );
+    let pids: BTreeSet<u64> = src.tasks.iter().map(|t| t.0).collect();
+    assert_eq!(pids.len(), src.tasks.len(), "{name}: a pid listed twice");
+    for m in ["ext4", "virtio_blk", "qemu_fw_cfg"] {
+        assert!(
+            src.modules.iter().any(|n| n == m),
+            "{name}: module {m} (loaded by guest-init.sh) missing from {:?}",
+            src.modules
+        );
+    }
+    let banner = format!("Linux version {} ", k.release());
+    assert!(
+        src.log.first().is_some_and(|l| l.1.starts_with(&banner)),
+        "{name}: the log does not start with {banner:?}: {:?}",
+        src.log.first()
+    );
+    assert!(
+        src.log.len() > 100,
+        "{name}: only {} log records",
+        src.log.len()
+    );
+    assert_eq!(
+        src.probes,
+        [
+            (user_page, "data".to_string()),
+            (zero_page, "zero".to_string())
+        ],
+        "{name}: the probed pages as the source holds them"
+    );
+
+    for (flag, out) in &outputs {
+        let got = drgn_walk(out, &vmlinux, &probes);
+        let o = out.display();
+        assert_eq!(got.tasks, src.tasks, "{o}: tasks differ from {name}'s");
+        assert_eq!(
+            got.modules, src.modules,
+            "{o}: modules differ from {name}'s"
+        );
+        assert_eq!(got.log, src.log, "{o}: printk log differs from {name}'s");
+        // Excluded memory: a kdump output reads its excluded zero page as
+        // zeros (the shared zero page) and faults on the excluded user page;
+        // an ELF output covers both with p_memsz and reads them as zeros.
+        let user = if *flag == 'E' { "zero" } else { "fault" };
+        assert_eq!(
+            got.probes,
+            [
+                (user_page, user.to_string()),
+                (zero_page, "zero".to_string())
+            ],
+            "{o}: excluded pages as drgn reads them"
+        );
+        eprintln!(
+            "{suite} -d 31 -{flag}: {} tasks, {} modules, {} log records equal to the source's; excluded user page {user_page:#x} reads {user}",
+            got.tasks.len(),
+            got.modules.len(),
+            got.log.len()
+        );
+        std::fs::remove_file(out).ok();
+    }
+}
+
+#[test]
+fn drgn_walks_filtered_6_1() {
+    check("bookworm");
+}
+
+#[test]
+fn drgn_walks_filtered_6_12() {
+    check("trixie");
+}
+
+#[test]
+fn drgn_walks_filtered_newest() {
+    check("sid");
+}
+
+/// One test per fixture suite: a suite added to `SUITES` needs one here.
+#[test]
+fn every_suite_is_walked() {
+    assert_eq!(
+        ktype_tests::fixtures::SUITES,
+        ["bookworm", "trixie", "sid"],
+        "add a drgn_walks_filtered_* test for the new suite"
+    );
+}
