@@ -34,6 +34,7 @@ pub struct Page {
     pub refcount: i32,
     pub lru: ListHead,
     pub mapping: KAddr,
+    #[kernel(any("index", "__folio_index"))]
     pub index: u64,
     pub private: u64,
 }
@@ -145,10 +146,17 @@ fn struct_offsets_equal_pahole() {
         assert_eq!(Page::size() as u64, ph["page"].size);
         assert_eq!(Page::flags_offset() as u64, want("page", "flags"));
         assert_eq!(Page::mapcount_offset() as u64, want("page", "_mapcount"));
-        assert_eq!(
-            Page::compound_head_offset() as u64,
-            want("page", "compound_head")
-        );
+        // 7.x renamed it: the member the kernel has is the one bound.
+        let compound = ["compound_head", "compound_info"]
+            .into_iter()
+            .find_map(|m| pahole::offset_of(&ph, "page", m))
+            .unwrap_or_else(|| {
+                panic!(
+                    "{}: pahole has no page.compound_head/compound_info",
+                    k.suite
+                )
+            });
+        assert_eq!(Page::compound_head_offset() as u64, compound.0 / 8);
         assert_eq!(
             Page::page_type_offset().map(|o| o as u64),
             Some(want("page", "page_type"))

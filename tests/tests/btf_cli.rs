@@ -3,7 +3,7 @@
 
 use dumptool::commands::btf::{check, find, offsetof, show};
 use ktype_runtime::btf::Btf;
-use ktype_tests::fixtures::kernel;
+use ktype_tests::fixtures::{kernel, SUITES};
 use std::sync::Arc;
 
 fn snapshot(name: &str, text: &str) {
@@ -17,7 +17,7 @@ fn snapshot(name: &str, text: &str) {
 
 #[test]
 fn show_struct_layouts() {
-    for suite in ["bookworm", "trixie"] {
+    for suite in SUITES {
         let btf = Btf::open(kernel(suite).vmlinux()).unwrap_or_else(|e| panic!("{e}"));
         for ty in ["list_head", "page", "free_area"] {
             snapshot(
@@ -34,7 +34,7 @@ fn show_struct_layouts() {
 
 #[test]
 fn offsetof_paths_and_bitfields() {
-    for suite in ["bookworm", "trixie"] {
+    for suite in SUITES {
         let btf = Btf::open(kernel(suite).vmlinux()).unwrap_or_else(|e| panic!("{e}"));
         let mut out = String::new();
         for p in [

@@ -1,5 +1,5 @@
 //! Lying and damaged dumps: small real dumps (a few dozen pages of the
-//! bookworm fixture, written by our writers in every format) are corrupted
+//! fixture of every kernel, written by our writers in every format) are corrupted
 //! thousands of ways (bytes overwritten in the headers, bitmaps,
 //! descriptors, notes and pages; truncated; bytes inserted) and opened from
 //! memory. Each either opens, and then everything in it can be used without
@@ -31,8 +31,8 @@ impl Rng {
 /// The small dumps, one per output format, with the pages the kernel's
 /// first steps need (the top page table, utsname, the start of the text)
 /// and the first pages of every memory range.
-fn small_dumps() -> Vec<(String, Vec<u8>)> {
-    let v = vmcore("bookworm");
+fn small_dumps(suite: &'static str) -> Vec<(String, Vec<u8>)> {
+    let v = vmcore(suite);
     let src = Dump::open(v.elf()).unwrap_or_else(|e| panic!("{e}"));
     let mem = src.kernel_memory().unwrap_or_else(|e| panic!("{e}"));
     let info = src.vmcoreinfo().expect("VMCOREINFO");
@@ -59,7 +59,7 @@ fn small_dumps() -> Vec<(String, Vec<u8>)> {
         }
         Ok(())
     };
-    let dir = repo_root().join("target/dump-mutations");
+    let dir = repo_root().join(format!("target/dump-mutations/{suite}"));
     std::fs::create_dir_all(&dir).expect("mkdir target/dump-mutations");
     let mut out = Vec::new();
     for (name, format, flattened) in [
@@ -85,7 +85,10 @@ fn small_dumps() -> Vec<(String, Vec<u8>)> {
         };
         write_dump(&src, &selector, &opts, Output::Path(path.clone()))
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        out.push((name.to_string(), std::fs::read(&path).expect("read back")));
+        out.push((
+            format!("{suite}-{name}"),
+            std::fs::read(&path).expect("read back"),
+        ));
     }
     std::fs::remove_dir_all(&dir).expect("clean up");
     out
@@ -140,10 +143,9 @@ fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
     d
 }
 
-#[test]
-fn damaged_dumps_open_or_fail_cleanly_never_panic() {
+fn damaged_dumps_open_or_fail_cleanly_never_panic(suite: &'static str) {
     const MUTATIONS: usize = 600;
-    let seeds = small_dumps();
+    let seeds = small_dumps(suite);
     let corpus = repo_root().join("target/fuzz-corpus/dump_open");
     std::fs::create_dir_all(&corpus).expect("mkdir fuzz corpus");
     let mut rng = Rng(0x6b74_7970_6564_756d);
@@ -184,4 +186,19 @@ fn damaged_dumps_open_or_fail_cleanly_never_panic() {
             "{name}: the mutations reach both outcomes"
         );
     }
+}
+
+#[test]
+fn damaged_dumps_open_or_fail_cleanly_never_panic_on_6_1() {
+    damaged_dumps_open_or_fail_cleanly_never_panic("bookworm");
+}
+
+#[test]
+fn damaged_dumps_open_or_fail_cleanly_never_panic_on_6_12() {
+    damaged_dumps_open_or_fail_cleanly_never_panic("trixie");
+}
+
+#[test]
+fn damaged_dumps_open_or_fail_cleanly_never_panic_on_the_newest_kernel() {
+    damaged_dumps_open_or_fail_cleanly_never_panic("sid");
 }

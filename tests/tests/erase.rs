@@ -11,13 +11,14 @@ use dumptool::commands::filter::{run, FilterArgs};
 use dumptool::dump::Dump;
 use dumptool::filter::erase::ERASE_BYTE;
 use ktype_runtime::resolve::SystemMap;
-use ktype_tests::fixtures::{kernel, repo_root, run_tool, vmcore};
+use ktype_tests::fixtures::{kernel, makedumpfile_sid, repo_root, run_tool, vmcore};
 use ktype_tests::pahole;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-fn work() -> PathBuf {
-    let d = repo_root().join("target/erase-test");
+/// A fresh work folder of one suite's test (suites run in parallel).
+fn work(suite: &str) -> PathBuf {
+    let d = repo_root().join("target/erase-test").join(suite);
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("mkdir target/erase-test");
     d
@@ -43,9 +44,7 @@ fn args(elf: bool, erase: &[&str], input: &Path, output: &Path) -> FilterArgs {
     FilterArgs::from_words(words).unwrap_or_else(|e| panic!("{e}"))
 }
 
-#[test]
-fn erased_bytes_are_x_and_nothing_else_changes() {
-    let suite = "bookworm";
+fn erased_bytes_are_x_and_nothing_else_changes(suite: &'static str) {
     let v = vmcore(suite);
     let k = kernel(suite);
     let src = Dump::open(v.elf()).unwrap_or_else(|e| panic!("{e}"));
@@ -100,7 +99,7 @@ fn erased_bytes_are_x_and_nothing_else_changes() {
         })
         .collect();
 
-    let dir = work();
+    let dir = work(suite);
     for elf in [false, true] {
         let out = dir.join(if elf { "erased.elf" } else { "erased.kdump" });
         let (summary, _) =
@@ -152,8 +151,9 @@ fn erased_bytes_are_x_and_nothing_else_changes() {
             // source's erase information into its own kdump sub header
             // (the notes it copies as they are, so the sub header proves it).
             let again = dir.join("makedumpfile.kdump");
+            let mdf = makedumpfile_sid();
             run_tool(
-                "makedumpfile",
+                mdf.to_str().expect("UTF-8 path"),
                 &[
                     "-c",
                     "-d",
@@ -232,4 +232,19 @@ fn erased_bytes_are_x_and_nothing_else_changes() {
     left.sort();
     assert_eq!(left, ["erased.elf", "erased.kdump"], "no temporary files");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn erased_bytes_are_x_and_nothing_else_changes_on_6_1() {
+    erased_bytes_are_x_and_nothing_else_changes("bookworm");
+}
+
+#[test]
+fn erased_bytes_are_x_and_nothing_else_changes_on_6_12() {
+    erased_bytes_are_x_and_nothing_else_changes("trixie");
+}
+
+#[test]
+fn erased_bytes_are_x_and_nothing_else_changes_on_the_newest_kernel() {
+    erased_bytes_are_x_and_nothing_else_changes("sid");
 }

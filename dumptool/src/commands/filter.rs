@@ -245,6 +245,8 @@ pub fn run(
         threads: args.threads.max(1),
         eraseinfo: erasures.eraseinfo().into_bytes(),
         overwrite: args.force,
+        // Like makedumpfile: the output ends where the nodes' struct pages end.
+        end_pfn: Some(end_pfn),
         ..WriteOptions::default()
     };
     let windows = end_pfn.div_ceil(opts.window_pfns);

@@ -235,21 +235,24 @@ fn shdr0(phnum: u64) -> [u8; SHDR_SIZE as usize] {
 
 /// Writes the program header of a finished `PT_LOAD` whose memory ends at
 /// `mem_end` (a physical address, never before its file data's end).
+/// Writes the program header of `load`, whose memory ends at `mem_end`;
+/// returns where its memory would end in the file (`p_offset + p_memsz`).
 fn close(
     load: Option<Load>,
     mem_end: u64,
     loads: &mut Region,
     sink: &mut dyn Sink,
-) -> Result<(), WriteError> {
+) -> Result<u64, WriteError> {
     match load {
         Some(l) => {
             let memsz = mem_end.saturating_sub(l.paddr).max(l.size);
             loads.push(
                 sink,
                 &phdr(PT_LOAD, l.offset, l.vaddr, l.paddr, l.size, memsz),
-            )
+            )?;
+            Ok(l.offset.saturating_add(memsz))
         }
-        None => Ok(()),
+        None => Ok(0),
     }
 }
 
@@ -334,6 +337,7 @@ pub(crate) fn write(
     };
     let mut stats = WriteStats::default();
     let mut load: Option<Load> = None;
+    let mut mapped_end = 0u64;
     let zero_page = vec![0u8; ps as usize];
     for (w, &first) in counts.iter().enumerate() {
         windows.fill(w as u64, selector, &mut bits)?;
@@ -352,7 +356,8 @@ pub(crate) fn write(
                         stats.unreadable += 1;
                         // Not zeros: the segment's memory ends before it.
                         if let Some(end) = segs.close(pfn) {
-                            close(load.take(), end * ps, &mut loads, sink)?;
+                            mapped_end =
+                                mapped_end.max(close(load.take(), end * ps, &mut loads, sink)?);
                         }
                     }
                     _ => stats.zero_pages_excluded += 1,
@@ -361,7 +366,7 @@ pub(crate) fn write(
             }
             if let Some((ended, delta)) = segs.add(pfn) {
                 if let Some(end) = ended {
-                    close(load.take(), end * ps, &mut loads, sink)?;
+                    mapped_end = mapped_end.max(close(load.take(), end * ps, &mut loads, sink)?);
                 }
                 stats.elf_segments += 1;
                 let paddr = pfn * ps;
@@ -384,10 +389,16 @@ pub(crate) fn write(
         })?;
     }
     if let Some(end) = segs.close(windows.max_pfn()) {
-        close(load.take(), end * ps, &mut loads, sink)?;
+        mapped_end = mapped_end.max(close(load.take(), end * ps, &mut loads, sink)?);
     }
     loads.flush(sink)?;
     data.flush(sink)?;
+    // Readers that map the file (makedumpfile) reach `p_offset + p_memsz` of
+    // the last segment: the file extends that far (a hole, no disk used),
+    // else they die of SIGBUS there.
+    if mapped_end > data.pos() {
+        sink.write_at(mapped_end - 1, &[0])?;
+    }
     if stats.elf_segments as u64 != nsegs {
         return Err(WriteError::Inconsistent {
             start_pfn: 0,
