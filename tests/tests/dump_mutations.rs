@@ -144,7 +144,8 @@ fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
 }
 
 fn damaged_dumps_open_or_fail_cleanly_never_panic(suite: &'static str) {
-    const MUTATIONS: usize = 600;
+    // 600 damaged copies per format on 6.1; 200 on the other kernels keep the suite's time.
+    let mutations: usize = if suite == "bookworm" { 600 } else { 200 };
     let seeds = small_dumps(suite);
     let corpus = repo_root().join("target/fuzz-corpus/dump_open");
     std::fs::create_dir_all(&corpus).expect("mkdir fuzz corpus");
@@ -160,7 +161,7 @@ fn damaged_dumps_open_or_fail_cleanly_never_panic(suite: &'static str) {
         assert_eq!(dump.eraseinfo(), b"erase jiffies_64 size 8\n", "{name}");
 
         let (mut opened, mut failed) = (0, 0);
-        for i in 0..MUTATIONS {
+        for i in 0..mutations {
             let bytes = mutate(&mut rng, seed);
             let label = PathBuf::from(format!("{name}#{i}"));
             match Dump::from_bytes(&label, bytes) {
@@ -178,7 +179,7 @@ fn damaged_dumps_open_or_fail_cleanly_never_panic(suite: &'static str) {
             }
         }
         eprintln!(
-            "{name} ({} bytes): {MUTATIONS} damaged copies, {opened} opened and were navigated, {failed} refused",
+            "{name} ({} bytes): {mutations} damaged copies, {opened} opened and were navigated, {failed} refused",
             seed.len()
         );
         assert!(
