@@ -48,6 +48,7 @@ fn check(suite: &'static str) {
         // Any kernel address with bit 0 clear serves as an address_space pointer.
         let mapping = sym("init_task") & !7;
         let mut patches: Vec<Patch> = Vec::new();
+        let file = std::fs::File::open(&copy).expect("open the copy");
         for pfn in [text, idt, top, control] {
             let page = vmemmap + pfn * Page::size() as u64;
             let flags_at = file_offset(&dump, &kernel, page + Page::flags_offset() as u64);
@@ -57,7 +58,6 @@ fn check(suite: &'static str) {
                 page + Page::mapping_offset().expect("page.mapping") as u64,
             );
             let mut old = [0u8; 8];
-            let file = std::fs::File::open(&copy).expect("open");
             file.read_exact_at(&mut old, flags_at).expect("read flags");
             let flags = u64::from_le_bytes(old) | lru;
             patches.push((flags_at, flags.to_le_bytes().to_vec(), old.to_vec()));

@@ -16,7 +16,6 @@ use dumptool::kernel::CrashedKernel;
 use ktype_tests::fixtures::{repo_root, vmcore, Vmcore};
 use ktype_tests::patch::{apply, file_offset, Patch};
 use std::fs::{File, OpenOptions};
-use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -53,32 +52,26 @@ fn layout(path: &Path) -> Layout {
     }
 }
 
-/// Renames `name` in the BTF string table (first byte becomes 'Q').
-fn rename_btf(file: &File, l: &Layout, name: &str) -> Vec<Patch> {
-    let mut table = vec![0u8; (l.strings.1 - l.strings.0) as usize];
-    file.read_exact_at(&mut table, l.strings.0)
-        .expect("read BTF strings");
+/// Renames `name` in the BTF string table `strings` (which starts at file
+/// offset `l.strings.0`): its first byte becomes 'Q'.
+fn rename_btf(strings: &[u8], l: &Layout, name: &str) -> Vec<Patch> {
     let needle = format!("\0{name}\0");
     let renamed = format!("\0Q{}\0", &name[1..]);
     assert!(
-        find_all(&table, renamed.as_bytes()).is_empty(),
+        find_all(strings, renamed.as_bytes()).is_empty(),
         "Q{} already exists",
         &name[1..]
     );
-    let at = find_all(&table, needle.as_bytes());
+    let at = find_all(strings, needle.as_bytes());
     assert_eq!(at.len(), 1, "{name} in the BTF strings: {at:?}");
     let off = l.strings.0 + at[0] as u64 + 1;
     vec![(off, b"Q".to_vec(), name.as_bytes()[..1].to_vec())]
 }
 
 /// Renames the VMCOREINFO key `key` (e.g. `NUMBER(PG_lru)=`) wherever its
-/// text stands in the dump: its last character before `=` becomes 'Q'.
-fn rename_vmcoreinfo(path: &Path, key: &str) -> Vec<Patch> {
-    let mut bytes = Vec::new();
-    File::open(path)
-        .and_then(|mut f| f.read_to_end(&mut bytes))
-        .expect("read the copy");
-    let at = find_all(&bytes, format!("\n{key}").as_bytes());
+/// text stands in the dump `bytes`: its last character before `=` becomes 'Q'.
+fn rename_vmcoreinfo(bytes: &[u8], key: &str) -> Vec<Patch> {
+    let at = find_all(bytes, format!("\n{key}").as_bytes());
     assert!(!at.is_empty(), "VMCOREINFO has no {key}");
     // `\n{key}` starts at `a`: the character before '=' is at a + key.len() - 1.
     let pos = key.len() - 1;
@@ -153,17 +146,17 @@ fn check(suite: &'static str) {
     assert!(normal.degraded.is_empty(), "{suite}: {:?}", normal.degraded);
     let normal_kept = kept(&normal_out);
     let l = layout(&copy);
-    let facts = {
-        let text = std::fs::read(&copy).expect("read");
-        let strings = &text[l.strings.0 as usize..l.strings.1 as usize];
-        Facts {
-            page_types: !find_all(strings, b"\0PGTY_buddy\0").is_empty(),
-            compound: if find_all(strings, b"\0compound_info\0").is_empty() {
-                "compound_head"
-            } else {
-                "compound_info"
-            },
-        }
+    // The unpatched copy, read once: every case's patch offsets are found in it.
+    let bytes = std::fs::read(&copy).expect("read the copy");
+    let strings = &bytes[l.strings.0 as usize..l.strings.1 as usize];
+    let has = |name: &str| !find_all(strings, format!("\0{name}\0").as_bytes()).is_empty();
+    let facts = Facts {
+        page_types: has("PGTY_buddy"),
+        compound: if has("compound_info") {
+            "compound_info"
+        } else {
+            "compound_head"
+        },
     };
     let cases = [
         Case {
@@ -284,28 +277,29 @@ fn check(suite: &'static str) {
         .expect("open the copy");
     let out = dir.join(format!("{suite}.degraded"));
     let mut table = Vec::new();
-    for case in &cases {
-        let mut patches = Vec::new();
-        for name in case.btf {
+    // Every case's patches, found before the dump is filtered (then the copy's bytes are let go).
+    let planned: Vec<Vec<Patch>> = cases
+        .iter()
+        .map(|case| {
+            let mut patches = Vec::new();
             // A case may list alternatives (renamed members across versions): each that exists.
-            let text_has = {
-                let mut t = vec![0u8; (l.strings.1 - l.strings.0) as usize];
-                file.read_exact_at(&mut t, l.strings.0).expect("read");
-                !find_all(&t, format!("\0{name}\0").as_bytes()).is_empty()
-            };
-            if text_has {
-                patches.extend(rename_btf(&file, &l, name));
+            for name in case.btf.iter().filter(|n| has(n)) {
+                patches.extend(rename_btf(strings, &l, name));
             }
-        }
-        if case.btf.contains(&"compound_head") {
-            assert!(!patches.is_empty(), "{suite}: no {}", facts.compound);
-        }
-        if case.btf.iter().any(|n| n.starts_with("PGTY_")) && !facts.page_types {
-            patches.clear(); // 6.1 has no page types: only VMCOREINFO's buddy value
-        }
-        for key in case.vmcoreinfo {
-            patches.extend(rename_vmcoreinfo(&copy, key));
-        }
+            if case.btf.contains(&"compound_head") {
+                assert!(!patches.is_empty(), "{suite}: no {}", facts.compound);
+            }
+            if case.btf.iter().any(|n| n.starts_with("PGTY_")) && !facts.page_types {
+                patches.clear(); // 6.1 has no page types: only VMCOREINFO's buddy value
+            }
+            for key in case.vmcoreinfo {
+                patches.extend(rename_vmcoreinfo(&bytes, key));
+            }
+            patches
+        })
+        .collect();
+    drop(bytes);
+    for (case, patches) in cases.iter().zip(planned) {
         if patches.is_empty()
             && !facts.page_types
             && case.btf.iter().all(|n| n.starts_with("PGTY_"))

@@ -203,36 +203,31 @@ pub fn run(
     // kallsyms or VMCOREINFO lack switches rules off and keeps their pages.
     let dump = Dump::open(&args.input)?;
     let mut binding_problems = Vec::new();
-    let kernel = match CrashedKernel::open(&dump) {
+    let kernel = CrashedKernel::open(&dump)
+        .map_err(|e| format!("the kernel could not be read from the dump: {e}"));
+    match &kernel {
         Ok(k) => {
             if let Err(e) = k.resolve_all() {
                 binding_problems = e.problems.iter().map(|p| p.to_string()).collect();
             }
-            Some(k)
         }
-        Err(e) => {
-            binding_problems.push(format!("the kernel could not be read from the dump: {e}"));
-            None
-        }
-    };
+        Err(why) => binding_problems.push(why.clone()),
+    }
     let classifier = match &kernel {
-        Some(k) => Classifier::new(k),
-        None => Classifier::without_kernel(&dump, &binding_problems[0]),
+        Ok(k) => Classifier::new(k),
+        Err(why) => Classifier::without_kernel(&dump, why),
     };
     let erasures = match &kernel {
-        Some(k) => Erasures::resolve(k, &args.erase)?,
+        Ok(k) => Erasures::resolve(k, &args.erase)?,
         // Erasing is a request to keep secrets out of the output: never written without it.
-        None if !args.erase.is_empty() => {
-            return Err(format!(
-                "--erase cannot be done, so no output was written: {}",
-                binding_problems[0]
-            )
-            .into())
+        Err(why) if !args.erase.is_empty() => {
+            return Err(format!("--erase cannot be done, so no output was written: {why}").into())
         }
-        None => Erasures::default(),
+        Err(_) => Erasures::default(),
     };
     let end_pfn = kernel
         .as_ref()
+        .ok()
         .and_then(|k| k.spanned_end_pfn())
         .unwrap_or(dump.max_pfn())
         .min(dump.max_pfn());
@@ -339,7 +334,9 @@ pub fn report_text(s: &FilterSummary) -> String {
         out.push_str(&format!("warning: {w}\n"));
     }
     if !s.degraded.is_empty() {
-        out.push_str("Switched off (their pages were kept; the dump may be incomplete in the sense of larger):\n");
+        out.push_str(
+            "Switched off (their pages were kept: the output is larger than the level asks):\n",
+        );
         for d in &s.degraded {
             out.push_str(&format!("  {}: {}\n", d.rule, d.missing));
         }

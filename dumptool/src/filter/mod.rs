@@ -25,9 +25,6 @@ pub enum FilterError {
     /// The dump could not be read.
     #[error(transparent)]
     Dump(#[from] crate::dump::DumpError),
-    /// Something the classification needs is not known for this kernel.
-    #[error("{0}")]
-    Missing(String),
     /// An `--erase` spec that does not name bytes of this kernel.
     #[error("--erase {spec}: {why}")]
     BadErase {
