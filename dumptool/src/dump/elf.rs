@@ -11,7 +11,7 @@
 
 use super::error::{Absence, DumpError};
 use super::notes::{parse_notes, Note};
-use super::source::{fits, read_exact, truncated, Source};
+use super::source::{fits, read_exact, truncated, Region, Source};
 use super::{PageState, PhysMemory};
 use std::ops::Range;
 
@@ -332,6 +332,16 @@ impl PhysMemory for ElfReader {
             done += n;
         }
         Ok(())
+    }
+
+    fn phys_region(&self, paddr: u64, len: usize) -> Option<Region> {
+        let run = self.find(paddr)?;
+        let end = paddr.checked_add(len as u64)?;
+        if end > run.file_end {
+            return None;
+        }
+        self.src
+            .region(run.offset.checked_add(paddr - run.start)?, len)
     }
 
     fn page_state(&self, pfn: u64) -> PageState {

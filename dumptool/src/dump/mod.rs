@@ -45,7 +45,7 @@ pub use x86_64::KernelMemory;
 use elf::ElfReader;
 use flat::FlatSource;
 use kdump::KdumpReader;
-use source::{MmapSource, Source};
+use source::{MmapSource, Region, Source};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -103,6 +103,12 @@ pub trait PhysMemory: Send + Sync {
     /// dump lacks is [`DumpError::NotPresent`] naming the first missing
     /// address.
     fn read_phys(&self, paddr: u64, buf: &mut [u8]) -> Result<(), DumpError>;
+    /// The `len` bytes at `paddr` in place, without a copy, when the dump
+    /// stores them contiguously in a mapped file (an ELF dump's segment);
+    /// `None` otherwise (then [`PhysMemory::read_phys`] copies them).
+    fn phys_region(&self, _paddr: u64, _len: usize) -> Option<Region> {
+        None
+    }
     /// What the dump holds for page frame `pfn`.
     fn page_state(&self, pfn: u64) -> PageState;
     /// The physical byte ranges the dump holds, sorted and disjoint

@@ -67,6 +67,12 @@ impl Deref for Region {
     }
 }
 
+impl AsRef<[u8]> for Region {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
 /// `src.bytes(offset, len)` or a [`DumpError::Truncated`] naming `what`.
 pub(crate) fn read_exact<'a>(
     src: &'a dyn Source,

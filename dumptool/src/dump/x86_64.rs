@@ -14,6 +14,7 @@
 //!   page_offset_base`) and the vmemmap base ([`KernelMemory::set_vmemmap`]).
 
 use super::error::DumpError;
+use super::source::Region;
 use super::Dump;
 use std::fmt;
 use std::sync::Mutex;
@@ -491,6 +492,29 @@ impl<'a> KernelMemory<'a> {
             done += n;
         }
         Ok(())
+    }
+
+    /// The `len` bytes at `vaddr` as a [`Region`]: in place (no copy) when
+    /// they are physically contiguous and the dump stores them contiguously
+    /// in a mapped file (the kernel image's data in an ELF dump such as
+    /// /proc/vmcore), else a copy.
+    pub fn region_virt(&self, vaddr: u64, len: usize) -> Result<Region, DumpError> {
+        let first = self.translate_ext(vaddr)?;
+        let mut covered = first.contiguous.min(len as u64);
+        while covered < len as u64 {
+            let t = self.translate_ext(vaddr.wrapping_add(covered))?;
+            if t.paddr != first.paddr.wrapping_add(covered) {
+                break;
+            }
+            covered += t.contiguous.max(1);
+        }
+        if covered >= len as u64 {
+            if let Some(r) = self.dump.phys().phys_region(first.paddr, len) {
+                return Ok(r);
+            }
+        }
+        self.read_bytes(vaddr, len)
+            .map(|b| Region::Owned(b.into_boxed_slice()))
     }
 
     /// `len` bytes at `vaddr`.

@@ -6,8 +6,12 @@
 //! the one that reproduces `SYMBOL(_stext)` is chosen.
 
 use super::VirtRead;
+use crate::dump::source::Region;
 use hashbrown::HashTable;
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 /// Addresses of the kallsyms tables in the crashed kernel (from VMCOREINFO).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,32 +127,67 @@ struct Tokens {
     text: Vec<Vec<u8>>,
     /// `(hash, HASH_MUL^len)` of each token, to hash names without expanding them.
     hash: Box<[(u64, u64); 256]>,
+    /// `first byte + 1` of each token (the type letter's hash term).
+    first: [u64; 256],
 }
 
-/// The crashed kernel's symbol table. Names stay compressed as the kernel
-/// keeps them; lookups go through an index of name hashes composed from
-/// token hashes, and only candidate names are expanded.
-pub struct Kallsyms {
-    /// `kallsyms_names` as read.
-    names: Vec<u8>,
-    /// Position of each symbol's length byte in `names`.
+impl Tokens {
+    /// Hash of the name (type letter dropped) whose compressed tokens are
+    /// `comp`, equal to `poly(name).0`, composed from the tokens' hashes.
+    fn name_hash(&self, comp: &[u8]) -> u64 {
+        let (mut h, mut p) = (0u64, 1u64);
+        for &t in comp {
+            let (th, tp) = self.hash[t as usize];
+            h = h.wrapping_mul(tp).wrapping_add(th);
+            p = p.wrapping_mul(tp);
+        }
+        // Drop the leading type letter: its term is (c + 1) * HASH_MUL^(len - 1).
+        let first = comp.first().map(|&t| self.first[t as usize]).unwrap_or(0);
+        h.wrapping_sub(first.wrapping_mul(p.wrapping_mul(HASH_MUL_INV)))
+    }
+}
+
+/// Lookups answered by scanning the names table before an index pays off.
+const SCANS_BEFORE_INDEX: usize = 64;
+
+/// A full name index, built only for heavy lookup users.
+struct FullIndex {
+    /// Position of each symbol's length byte in the names table.
     starts: Vec<u32>,
-    /// `kallsyms_offsets` as read; addresses are decoded on demand.
-    offsets: Vec<u8>,
+    /// Symbol indices by name hash.
+    by_hash: HashTable<u32>,
+}
+
+/// The crashed kernel's symbol table, read in place: names stay compressed
+/// as the kernel keeps them, in the dump's own mapping where it allows
+/// (an ELF dump such as /proc/vmcore), so decoding kallsyms costs no
+/// memory of its own. A lookup scans the compressed names, comparing name
+/// hashes composed from token hashes and expanding only candidates (a few
+/// milliseconds); [`Kallsyms::prefetch`] answers many names in one scan,
+/// and a program that looks up many names gets a full index built once.
+pub struct Kallsyms {
+    /// `kallsyms_names` (possibly followed by other tables; only the
+    /// first `count` names are read).
+    names: Region,
+    /// `kallsyms_offsets`; addresses are decoded on demand.
+    offsets: Region,
+    count: usize,
     /// Address of `kallsyms_offsets` (for place-relative offsets).
     offsets_addr: u64,
     /// `kallsyms_relative_base`'s value, when the kernel has one.
     base: Option<u64>,
     tokens: Tokens,
     encoding: AddressEncoding,
-    /// Symbol indices by name hash.
-    index: HashTable<u32>,
+    /// Symbol indices of names looked up so far (or prefetched).
+    found: Mutex<HashMap<Box<str>, Vec<u32>>>,
+    scans: AtomicUsize,
+    index: OnceLock<FullIndex>,
 }
 
 impl fmt::Debug for Kallsyms {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Kallsyms")
-            .field("symbols", &self.starts.len())
+            .field("symbols", &self.count)
             .field("encoding", &self.encoding)
             .finish()
     }
@@ -175,6 +214,18 @@ fn name_header(names: &[u8], pos: usize) -> Option<(usize, usize)> {
     } else {
         Some((1, b0))
     }
+}
+
+/// Each name's `(symbol index, position, compressed tokens)`, in order.
+fn compressed_names(names: &[u8], count: usize) -> impl Iterator<Item = (usize, usize, &[u8])> {
+    let mut pos = 0usize;
+    (0..count).map_while(move |i| {
+        let (hdr, len) = name_header(names, pos)?;
+        let comp = names.get(pos + hdr..pos + hdr + len)?;
+        let at = pos;
+        pos += hdr + len;
+        Some((i, at, comp))
+    })
 }
 
 impl Kallsyms {
@@ -210,13 +261,20 @@ impl Kallsyms {
             text.push(rest[..end].to_vec());
         }
         let mut hash = Box::new([(0u64, 1u64); 256]);
-        for (slot, t) in hash.iter_mut().zip(&text) {
+        let mut first = [0u64; 256];
+        for ((slot, f), t) in hash.iter_mut().zip(first.iter_mut()).zip(&text) {
             *slot = poly(t);
+            *f = t.first().copied().unwrap_or(0) as u64 + 1;
         }
-        let tokens = Tokens { text, hash };
-        let mut offsets = vec![0u8; count * 4];
-        read(mem, "kallsyms_offsets", t.offsets, &mut offsets)?;
-        let (names, starts) = read_names(mem, t.names, count)?;
+        let tokens = Tokens { text, hash, first };
+        let offsets = mem
+            .region(t.offsets, count * 4)
+            .map_err(|source| KallsymsError::Read {
+                what: "kallsyms_offsets",
+                addr: t.offsets,
+                source,
+            })?;
+        let names = names_table(mem, t, count)?;
         let base = match t.relative_base {
             Some(a) => {
                 let mut q = [0u8; 8];
@@ -230,17 +288,19 @@ impl Kallsyms {
         };
         let mut ks = Kallsyms {
             names,
-            starts,
             offsets,
+            count,
             offsets_addr: t.offsets,
             base,
             tokens,
             encoding: AddressEncoding::AbsolutePercpu,
-            index: HashTable::new(),
+            found: Mutex::new(HashMap::new()),
+            scans: AtomicUsize::new(0),
+            index: OnceLock::new(),
         };
-        ks.build_index();
         let stext_i = ks
             .find("_stext")
+            .into_iter()
             .find(|&i| ks.kind(i).eq_ignore_ascii_case(&'t'));
         let stext_i =
             stext_i.ok_or_else(|| KallsymsError::Corrupt("no _stext among the symbols".into()))?;
@@ -295,49 +355,50 @@ impl Kallsyms {
         self.addr_with(self.encoding, i).unwrap_or(0)
     }
 
-    /// The compressed token bytes of symbol `i`.
-    fn compressed(&self, i: usize) -> &[u8] {
-        let pos = self.starts[i] as usize;
+    /// The compressed tokens of the name whose length byte is at `pos`.
+    fn compressed_at(&self, pos: usize) -> &[u8] {
         match name_header(&self.names, pos) {
             Some((hdr, len)) => self.names.get(pos + hdr..pos + hdr + len).unwrap_or(&[]),
             None => &[],
         }
     }
 
-    /// Indexes every name by a hash composed from its tokens' hashes (the
-    /// names are never expanded): one sequential pass over the table.
-    fn build_index(&mut self) {
-        let mut first_byte = [0u64; 256];
-        for (slot, t) in first_byte.iter_mut().zip(&self.tokens.text) {
-            *slot = t.first().copied().unwrap_or(0) as u64 + 1;
+    /// The compressed tokens of symbol `i` (through the full index, or a
+    /// scan to it).
+    fn compressed(&self, i: usize) -> &[u8] {
+        if let Some(ix) = self.index.get() {
+            return ix
+                .starts
+                .get(i)
+                .map(|&p| self.compressed_at(p as usize))
+                .unwrap_or(&[]);
         }
-        let table: &[(u64, u64); 256] = &self.tokens.hash;
-        let mut hashes = Vec::with_capacity(self.starts.len());
-        for &pos in &self.starts {
-            let pos = pos as usize;
-            let (hdr, len) = name_header(&self.names, pos).unwrap_or((1, 0));
-            let comp = self.names.get(pos + hdr..pos + hdr + len).unwrap_or(&[]);
-            let (mut h, mut p) = (0u64, 1u64);
-            for &t in comp {
-                let (th, tp) = table[t as usize];
-                h = h.wrapping_mul(tp).wrapping_add(th);
-                p = p.wrapping_mul(tp);
-            }
-            // Drop the leading type letter: its term is (c + 1) * HASH_MUL^(len - 1).
-            let first = comp.first().map(|&t| first_byte[t as usize]).unwrap_or(0);
-            hashes.push(h.wrapping_sub(first.wrapping_mul(p.wrapping_mul(HASH_MUL_INV))));
-        }
-        let mut index = HashTable::with_capacity(hashes.len());
-        for (i, &h) in hashes.iter().enumerate() {
-            index.insert_unique(h, i as u32, |&j: &u32| hashes[j as usize]);
-        }
-        self.index = index;
+        compressed_names(&self.names, self.count)
+            .nth(i)
+            .map(|(_, _, c)| c)
+            .unwrap_or(&[])
     }
 
-    /// Expands symbol `i`'s type letter and name into `buf`.
-    fn expand_into(&self, i: usize, buf: &mut Vec<u8>) {
+    fn full_index(&self) -> &FullIndex {
+        self.index.get_or_init(|| {
+            let mut starts = Vec::with_capacity(self.count);
+            let mut hashes = Vec::with_capacity(self.count);
+            for (_, pos, comp) in compressed_names(&self.names, self.count) {
+                starts.push(pos as u32);
+                hashes.push(self.tokens.name_hash(comp));
+            }
+            let mut by_hash = HashTable::with_capacity(hashes.len());
+            for (i, &h) in hashes.iter().enumerate() {
+                by_hash.insert_unique(h, i as u32, |&j: &u32| hashes[j as usize]);
+            }
+            FullIndex { starts, by_hash }
+        })
+    }
+
+    /// Expands compressed tokens (type letter first) into `buf`.
+    fn expand_into(&self, comp: &[u8], buf: &mut Vec<u8>) {
         buf.clear();
-        for &t in self.compressed(i) {
+        for &t in comp {
             buf.extend_from_slice(&self.tokens.text[t as usize]);
         }
     }
@@ -350,16 +411,78 @@ impl Kallsyms {
             .unwrap_or(b'?') as char
     }
 
+    /// Whether the compressed name `comp` spells `name` after its type letter.
+    fn spells(&self, comp: &[u8], name: &[u8], buf: &mut Vec<u8>) -> bool {
+        self.expand_into(comp, buf);
+        buf.get(1..) == Some(name)
+    }
+
     /// Indices of the symbols named `name`, in kallsyms order.
-    fn find<'s>(&'s self, name: &'s str) -> impl Iterator<Item = usize> + 's {
+    fn find(&self, name: &str) -> Vec<usize> {
+        if let Some(hit) = self.found.lock().ok().and_then(|f| f.get(name).cloned()) {
+            return hit.into_iter().map(|i| i as usize).collect();
+        }
         let (h, _) = poly(name.as_bytes());
-        let mut hits: Vec<usize> = self.index.iter_hash(h).map(|&i| i as usize).collect();
-        hits.sort_unstable();
         let mut buf = Vec::new();
-        hits.into_iter().filter(move |&i| {
-            self.expand_into(i, &mut buf);
-            buf.get(1..) == Some(name.as_bytes())
-        })
+        if self.scans.fetch_add(1, Ordering::Relaxed) >= SCANS_BEFORE_INDEX {
+            let ix = self.full_index();
+            let mut hits: Vec<usize> = ix.by_hash.iter_hash(h).map(|&i| i as usize).collect();
+            hits.sort_unstable();
+            hits.retain(|&i| {
+                let comp = self.compressed_at(ix.starts[i] as usize);
+                self.spells(comp, name.as_bytes(), &mut buf)
+            });
+            return hits;
+        }
+        let hits: Vec<usize> = compressed_names(&self.names, self.count)
+            .filter(|&(_, _, comp)| {
+                self.tokens.name_hash(comp) == h && self.spells(comp, name.as_bytes(), &mut buf)
+            })
+            .map(|(i, _, _)| i)
+            .collect();
+        if let Ok(mut f) = self.found.lock() {
+            f.insert(name.into(), hits.iter().map(|&i| i as u32).collect());
+        }
+        hits
+    }
+
+    /// Looks up all of `names` in one scan of the table, so that later
+    /// [`Kallsyms::lookup`]s of them cost nothing (a program that knows
+    /// the symbols it will need calls this once).
+    pub fn prefetch(&self, names: &[&str]) {
+        let Ok(mut found) = self.found.lock() else {
+            return;
+        };
+        let wanted: HashMap<u64, Vec<&str>> = names
+            .iter()
+            .filter(|n| !found.contains_key(**n))
+            .fold(HashMap::new(), |mut m, &n| {
+                m.entry(poly(n.as_bytes()).0).or_default().push(n);
+                m
+            });
+        if wanted.is_empty() {
+            return;
+        }
+        let mut hits: HashMap<&str, Vec<u32>> = wanted
+            .values()
+            .flatten()
+            .map(|&n| (n, Vec::new()))
+            .collect();
+        let mut buf = Vec::new();
+        for (i, _, comp) in compressed_names(&self.names, self.count) {
+            if let Some(cands) = wanted.get(&self.tokens.name_hash(comp)) {
+                for &n in cands {
+                    if self.spells(comp, n.as_bytes(), &mut buf) {
+                        if let Some(v) = hits.get_mut(n) {
+                            v.push(i as u32);
+                        }
+                    }
+                }
+            }
+        }
+        for (n, v) in hits {
+            found.insert(n.into(), v);
+        }
     }
 
     /// The address encoding that reproduced `_stext`.
@@ -369,22 +492,23 @@ impl Kallsyms {
 
     /// Number of symbols.
     pub fn len(&self) -> usize {
-        self.starts.len()
+        self.count
     }
 
     /// Whether there are none (never true for a decoded table).
     pub fn is_empty(&self) -> bool {
-        self.starts.is_empty()
+        self.count == 0
     }
 
     /// Every symbol, in kallsyms order (names expanded as it goes).
     pub fn iter(&self) -> impl Iterator<Item = Symbol> + '_ {
         let mut buf = Vec::new();
-        (0..self.starts.len()).map(move |i| self.symbol(i, &mut buf))
+        compressed_names(&self.names, self.count)
+            .map(move |(i, _, comp)| self.symbol(i, comp, &mut buf))
     }
 
-    fn symbol(&self, i: usize, buf: &mut Vec<u8>) -> Symbol {
-        self.expand_into(i, buf);
+    fn symbol(&self, i: usize, comp: &[u8], buf: &mut Vec<u8>) -> Symbol {
+        self.expand_into(comp, buf);
         let kind = buf.first().copied().unwrap_or(b'?') as char;
         let name = String::from_utf8_lossy(buf.get(1..).unwrap_or(&[])).into_owned();
         Symbol {
@@ -398,35 +522,64 @@ impl Kallsyms {
     pub fn named(&self, name: &str) -> Vec<Symbol> {
         let mut buf = Vec::new();
         self.find(name)
-            .collect::<Vec<_>>()
             .into_iter()
-            .map(|i| self.symbol(i, &mut buf))
+            .map(|i| {
+                let comp = self.compressed(i);
+                self.symbol(i, comp, &mut buf)
+            })
             .collect()
     }
 
     /// The address of `name` (the first definition, for names defined several times).
     pub fn lookup(&self, name: &str) -> Option<u64> {
-        self.find(name).next().map(|i| self.addr(i))
+        self.find(name).first().map(|&i| self.addr(i))
     }
 
     /// Every address of `name` (static functions repeat names).
     pub fn lookup_all(&self, name: &str) -> Vec<u64> {
-        self.find(name).map(|i| self.addr(i)).collect()
+        self.find(name).into_iter().map(|i| self.addr(i)).collect()
     }
 }
 
-/// Reads the compressed names table in growing chunks until `count` names
-/// fit; returns it with each name's start.
-fn read_names(
+/// The `kallsyms_names` table holding `count` names: in place, up to the
+/// nearest other kallsyms table above it (rodata of the kernel image,
+/// contiguous), when that can be mapped; else read in growing chunks.
+fn names_table(
     mem: &dyn VirtRead,
-    addr: u64,
+    t: &KallsymsTables,
     count: usize,
-) -> Result<(Vec<u8>, Vec<u32>), KallsymsError> {
+) -> Result<Region, KallsymsError> {
+    let addr = t.names;
+    let bound = [
+        Some(t.num_syms),
+        Some(t.token_table),
+        Some(t.token_index),
+        Some(t.offsets),
+        t.relative_base,
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|&a| a > addr)
+    .map(|a| a - addr)
+    .min()
+    .filter(|&len| len <= MAX_NAMES as u64);
+    if let Some(len) = bound {
+        if let Ok(region) = mem.region(addr, len as usize) {
+            if compressed_names(&region, count).count() == count {
+                return Ok(region);
+            }
+        }
+    }
+    read_names(mem, addr, count).map(|v| Region::Owned(v.into_boxed_slice()))
+}
+
+/// Reads the compressed names table in growing chunks until `count` names fit.
+fn read_names(mem: &dyn VirtRead, addr: u64, count: usize) -> Result<Vec<u8>, KallsymsError> {
     let mut names: Vec<u8> = Vec::new();
-    let mut starts: Vec<u32> = Vec::with_capacity(count);
+    let mut seen = 0usize;
     let mut pos = 0usize;
     let mut chunk = (count * 12).max(4096);
-    while starts.len() < count {
+    while seen < count {
         if names.len() >= MAX_NAMES {
             return Err(KallsymsError::Corrupt(format!(
                 "names of {count} symbols do not fit in {MAX_NAMES} bytes"
@@ -435,10 +588,10 @@ fn read_names(
         let old = names.len();
         names.resize(old + chunk, 0);
         read(mem, "kallsyms_names", addr + old as u64, &mut names[old..])?;
-        while starts.len() < count {
+        while seen < count {
             match name_header(&names, pos) {
                 Some((hdr, len)) if pos + hdr + len <= names.len() => {
-                    starts.push(pos as u32);
+                    seen += 1;
                     pos += hdr + len;
                 }
                 _ => break,
@@ -447,7 +600,7 @@ fn read_names(
         chunk = (chunk / 2).max(4096);
     }
     names.truncate(pos);
-    Ok((names, starts))
+    Ok(names)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod bindings;
 pub mod kallsyms;
 pub mod modules;
 
+use crate::dump::source::Region;
 use crate::dump::{Dump, DumpError, KernelMemory};
 use kallsyms::{Kallsyms, KallsymsError, KallsymsTables};
 use ktype_runtime::btf::{Btf, BtfError, BtfSet};
@@ -24,6 +25,18 @@ pub trait VirtRead {
         vaddr: u64,
         buf: &mut [u8],
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+    /// The `len` bytes at `vaddr`, in place where the memory allows it
+    /// (the default copies them with [`VirtRead::read_virt`]).
+    fn region(
+        &self,
+        vaddr: u64,
+        len: usize,
+    ) -> Result<Region, Box<dyn std::error::Error + Send + Sync>> {
+        let mut b = vec![0u8; len];
+        self.read_virt(vaddr, &mut b)?;
+        Ok(Region::Owned(b.into_boxed_slice()))
+    }
 }
 
 impl VirtRead for KernelMemory<'_> {
@@ -33,6 +46,14 @@ impl VirtRead for KernelMemory<'_> {
         buf: &mut [u8],
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         KernelMemory::read_virt(self, vaddr, buf).map_err(|e| Box::new(e) as _)
+    }
+
+    fn region(
+        &self,
+        vaddr: u64,
+        len: usize,
+    ) -> Result<Region, Box<dyn std::error::Error + Send + Sync>> {
+        self.region_virt(vaddr, len).map_err(|e| Box::new(e) as _)
     }
 }
 
@@ -104,6 +125,28 @@ impl std::fmt::Debug for CrashedKernel<'_> {
     }
 }
 
+/// The symbols opening a kernel and filtering its pages look up, found in
+/// one scan of kallsyms: the memory layout's variables, the BTF bounds,
+/// the module lists, the memory nodes and the kernel image's sections.
+const BOOTSTRAP_SYMBOLS: &[&str] = &[
+    "page_offset_base",
+    "vmemmap_base",
+    "__start_BTF",
+    "__stop_BTF",
+    "modules",
+    "btf_modules",
+    "node_data",
+    "contig_page_data",
+    "_stext",
+    "_etext",
+    "__start_rodata",
+    "__end_rodata",
+    "_sdata",
+    "_edata",
+    "__bss_start",
+    "__bss_stop",
+];
+
 /// Upper bound on vmlinux BTF size (real ones are a few MiB).
 const MAX_BTF: u64 = 256 << 20;
 
@@ -143,6 +186,7 @@ impl<'a> CrashedKernel<'a> {
             path: path.clone(),
             source,
         })?;
+        kallsyms.prefetch(BOOTSTRAP_SYMBOLS);
         timings.kallsyms = t.elapsed();
         // With CONFIG_RANDOMIZE_MEMORY the direct map and vmemmap move; their bases are variables.
         let read_u64 = |mem: &KernelMemory<'_>, name: &str| {
@@ -168,9 +212,9 @@ impl<'a> CrashedKernel<'a> {
                 "__start_BTF {start:#x} .. __stop_BTF {stop:#x} is not a plausible BTF range"
             )));
         }
-        let mut bytes = vec![0u8; (stop - start) as usize];
-        mem.read_virt(start, &mut bytes)?;
-        let vmlinux = Btf::from_bytes(
+        // Read in place where the dump maps it (an ELF dump): never copied.
+        let bytes = mem.region_virt(start, (stop - start) as usize)?;
+        let vmlinux = Btf::from_shared(
             bytes,
             format!("{}: vmlinux BTF (__start_BTF..__stop_BTF)", path.display()),
         )?;

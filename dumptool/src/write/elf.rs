@@ -25,7 +25,7 @@
 
 use super::error::WriteError;
 use super::meta;
-use super::output::{Region, Sink};
+use super::output::{Region, Sink, REGION_BUFFER};
 use super::pages::{Page, PageWorker};
 use super::window::Windows;
 use super::{Compression, PageSelector, WriteOptions, WriteStats};
@@ -41,8 +41,6 @@ const ET_CORE: u16 = 4;
 const PN_XNUM: u64 = 0xffff;
 /// `PF_R | PF_W | PF_X`, as the kernel's `/proc/vmcore` has them.
 const PF_RWX: u32 = 7;
-/// Output buffer per region.
-const BUFFER: usize = 1 << 20;
 
 /// `p_vaddr - p_paddr` of the source's memory, by physical address.
 struct VaddrMap {
@@ -329,8 +327,8 @@ pub(crate) fn write(
     sink.write_at(notes_at, &notes.bytes)?;
 
     // Pass 2: page data and PT_LOAD headers.
-    let mut loads = Region::new(EHDR_SIZE + PHDR_SIZE, BUFFER);
-    let mut data = Region::new(data_at, BUFFER);
+    let mut loads = Region::new(EHDR_SIZE + PHDR_SIZE, REGION_BUFFER);
+    let mut data = Region::new(data_at, REGION_BUFFER);
     let mut segs = Segments {
         cover: cover(),
         open: None,

@@ -20,7 +20,7 @@
 
 use super::error::WriteError;
 use super::meta;
-use super::output::{Region, Sink};
+use super::output::{Region, Sink, REGION_BUFFER};
 use super::pages::{Page, PageWorker};
 use super::window::Windows;
 use super::{Compression, PageSelector, WriteOptions, WriteStats};
@@ -36,8 +36,6 @@ const MAIN_HEADER_SIZE: usize = 464;
 const SUB_HEADER_SIZE: u64 = 104;
 /// Size of a page descriptor.
 const PAGE_DESC_SIZE: u64 = 24;
-/// Output buffer per region.
-const BUFFER: usize = 1 << 20;
 
 /// Where everything goes.
 struct Layout {
@@ -120,8 +118,8 @@ pub(crate) fn write(
 
     // Pass 2: pages, descriptors and bitmaps, window by window.
     let worker = PageWorker::new(src, selector, codec, opts.threads)?;
-    let mut descs = Region::new(layout.descs, BUFFER);
-    let mut data = Region::new(layout.data, BUFFER);
+    let mut descs = Region::new(layout.descs, REGION_BUFFER);
+    let mut data = Region::new(layout.data, REGION_BUFFER);
     let mut stats = WriteStats::default();
     for (w, &first) in counts.iter().enumerate() {
         windows.fill(w as u64, selector, &mut bits)?;

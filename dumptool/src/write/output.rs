@@ -506,6 +506,10 @@ impl Sink for Target {
     }
 }
 
+/// Bytes a [`Region`] buffers before one positional write: large enough
+/// for few system calls, small enough for the capture kernel's memory.
+pub(crate) const REGION_BUFFER: usize = 256 << 10;
+
 /// Buffered sequential writes to a region of the output starting at a
 /// given offset (page data, the descriptor table, program headers): one
 /// positional write per `cap` bytes.

@@ -70,8 +70,10 @@ impl<'a> PageWorker<'a> {
         };
         let page_size = usize::try_from(src.page_size())
             .map_err(|_| WriteError::Unsupported(format!("page size {}", src.page_size())))?;
-        // About 1 MiB of pages per thread and batch.
-        let per_thread = ((1 << 20) / page_size).max(1);
+        // About 1 MiB of pages per thread and batch with a pool; on one
+        // thread batches only amortise calls: 64 KiB keeps memory small.
+        let batch_bytes = if threads > 1 { 1 << 20 } else { 64 << 10 };
+        let per_thread = (batch_bytes / page_size).max(1);
         Ok(PageWorker {
             src,
             selector,

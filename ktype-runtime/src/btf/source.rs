@@ -14,6 +14,8 @@ pub(crate) enum Storage {
     Owned(Vec<u8>),
     Mapped(memmap2::Mmap),
     Static(&'static [u8]),
+    /// Bytes someone else owns, e.g. a window of a memory-mapped crash dump.
+    Shared(Box<dyn AsRef<[u8]> + Send + Sync>),
 }
 
 impl Deref for Storage {
@@ -23,6 +25,7 @@ impl Deref for Storage {
             Storage::Owned(v) => v,
             Storage::Mapped(m) => m,
             Storage::Static(s) => s,
+            Storage::Shared(b) => (**b).as_ref(),
         }
     }
 }
@@ -157,6 +160,30 @@ impl Btf {
         let origin = origin.into();
         let (storage, range) = locate(&origin, Storage::Owned(bytes))?;
         Btf::parse(origin, storage, range, Some(base))
+    }
+
+    /// Parses BTF held by `bytes` without copying it: any owner of bytes,
+    /// such as the window of a memory-mapped dump where the kernel's own
+    /// BTF lies (so a filter never copies several MiB of BTF).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use ktype_runtime::btf::Btf;
+    /// use std::sync::Arc;
+    /// let path = "/sys/kernel/btf/vmlinux";
+    /// # if !std::path::Path::new(path).exists() { return Ok(()); }
+    /// let shared: Arc<[u8]> = std::fs::read(path)?.into();
+    /// let btf = Btf::from_shared(shared, path)?;
+    /// assert!(btf.own_type_count() > 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn from_shared(
+        bytes: impl AsRef<[u8]> + Send + Sync + 'static,
+        origin: impl Into<String>,
+    ) -> Result<Btf> {
+        let origin = origin.into();
+        let (storage, range) = locate(&origin, Storage::Shared(Box::new(bytes)))?;
+        Btf::parse(origin, storage, range, None)
     }
 
     /// Parses BTF from a static byte slice without copying it.
