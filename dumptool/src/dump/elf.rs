@@ -325,10 +325,14 @@ impl PhysMemory for ElfReader {
                 .offset
                 .checked_add(addr - run.start)
                 .ok_or_else(|| self.not_present(addr, Absence::NotInDump))?;
-            let data = read_exact(&*self.src, off, n, || {
-                format!("memory at physical address {addr:#x}")
-            })?;
-            buf[done..done + n].copy_from_slice(&data);
+            if !self.src.read_into(off, &mut buf[done..done + n]) {
+                return Err(truncated(
+                    &*self.src,
+                    off,
+                    n as u64,
+                    format!("memory at physical address {addr:#x}"),
+                ));
+            }
             done += n;
         }
         Ok(())

@@ -12,10 +12,11 @@
 //! The index holds one entry per record (24 bytes), never the data.
 
 use super::error::DumpError;
-use super::source::{checked_range, fits, MmapSource, Region, Source};
+use super::source::{checked_range, fits, Backing, MmapSource, Region, Source};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Size of the flattened-format header.
 pub const FLAT_HEADER_SIZE: u64 = 4096;
@@ -46,6 +47,8 @@ struct Segment {
 #[derive(Debug)]
 pub struct FlatSource {
     file: MmapSource,
+    /// The whole flattened file, mapped.
+    data: Arc<Backing>,
     /// Disjoint, sorted by `start`.
     segments: Vec<Segment>,
     /// Length of the reassembled file.
@@ -57,7 +60,8 @@ impl FlatSource {
     /// Indexes the records of the flattened file `file`.
     pub fn new(file: MmapSource) -> Result<FlatSource, DumpError> {
         let path = file.path_buf();
-        let data: &[u8] = file.map();
+        let whole = file.whole()?;
+        let data: &[u8] = &whole;
         let flen = data.len() as u64;
         let invalid = |what: String, detail: String| DumpError::Invalid {
             path: path.clone(),
@@ -148,6 +152,7 @@ impl FlatSource {
             .collect();
         Ok(FlatSource {
             file,
+            data: whole,
             segments,
             len,
             records,
@@ -210,7 +215,7 @@ impl Source for FlatSource {
         if end > self.len {
             return None;
         }
-        let data: &[u8] = self.file.map();
+        let data: &[u8] = &self.data;
         if let Some(i) = self.find(offset) {
             let s = self.segments[i];
             if end <= s.end {
@@ -244,9 +249,9 @@ impl Source for FlatSource {
         if let Some(i) = self.find(offset) {
             let s = self.segments[i];
             if end <= s.end {
-                let r = checked_range(s.file_pos + (offset - s.start), len, self.file.map().len())?;
+                let r = checked_range(s.file_pos + (offset - s.start), len, self.data.len())?;
                 return Some(Region::Mapped {
-                    map: self.file.map().clone(),
+                    map: self.data.clone(),
                     start: r.start,
                     len,
                 });

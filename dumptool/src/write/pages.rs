@@ -27,6 +27,10 @@ pub(crate) enum Page {
     },
 }
 
+/// Granularity at which a page the dump holds only in part is read (the
+/// memory ranges of `/proc/vmcore` end at kilobyte boundaries).
+const PARTIAL_CHUNK: usize = 256;
+
 /// Zeros to compare pages against.
 static ZEROS: [u8; 4096] = [0; 4096];
 
@@ -144,12 +148,30 @@ impl<'a> PageWorker<'a> {
         }
     }
 
+    /// A page the dump holds only in part (`/proc/vmcore`'s first RAM
+    /// range ends at 0x9fc00, inside a page): the parts it holds, zeros for
+    /// the rest, as makedumpfile writes it. False when it holds none of it.
+    fn read_partial(&self, paddr: u64, buf: &mut [u8]) -> bool {
+        let mut any = false;
+        for (i, chunk) in buf.chunks_mut(PARTIAL_CHUNK).enumerate() {
+            let at = paddr + (i * PARTIAL_CHUNK) as u64;
+            if self.src.phys().read_phys(at, chunk).is_ok() {
+                any = true;
+            } else {
+                chunk.fill(0);
+            }
+        }
+        any
+    }
+
     fn page(&self, pfn: u64, data: bool) -> Result<Page, WriteError> {
         let mut buf = vec![0u8; self.page_size];
         let Some(paddr) = pfn.checked_mul(self.page_size as u64) else {
             return Ok(Page::Unreadable);
         };
-        if self.src.phys().read_phys(paddr, &mut buf).is_err() {
+        if self.src.phys().read_phys(paddr, &mut buf).is_err()
+            && !self.read_partial(paddr, &mut buf)
+        {
             return Ok(Page::Unreadable);
         }
         self.selector.rewrite(pfn, &mut buf);
