@@ -23,37 +23,56 @@ pub(crate) fn is_decl(kind: u32) -> bool {
     )
 }
 
-/// Entries grouped by name hash: `entries` sorted by hash (then by value),
-/// and one table slot per distinct hash pointing at its run. Inserting and
-/// finding cost the same whether names repeat or not (a hash table holding
-/// a million equal hashes probes quadratically).
+/// Values grouped by name hash, each group in insertion order: one table
+/// slot per distinct hash, holding the group's first value, and a "next of
+/// the same hash" link per value. Built in one pass without sorting;
+/// inserting and finding cost the same whether names repeat or not (a hash
+/// table holding a million equal hashes would probe quadratically).
 struct Groups<T> {
-    entries: Vec<(u64, T)>,
-    /// `(hash, start, len)` of each run of `entries`.
-    table: HashTable<(u64, usize, usize)>,
+    /// Each value with the index of the next value of its hash ([`NONE`]: last).
+    values: Vec<(T, u32)>,
+    /// `(hash, index of the group's first value)`.
+    heads: HashTable<(u64, u32)>,
 }
 
-impl<T: Ord + Copy> Groups<T> {
-    fn new(mut entries: Vec<(u64, T)>) -> Groups<T> {
-        entries.sort_unstable();
-        let mut table = HashTable::new();
-        let mut start = 0;
-        while start < entries.len() {
-            let h = entries[start].0;
-            let len = entries[start..].partition_point(|e| e.0 == h);
-            table.insert_unique(h, (h, start, len), |e: &(u64, usize, usize)| e.0);
-            start += len;
-        }
-        Groups { entries, table }
+/// End of a group's chain.
+const NONE: u32 = u32::MAX;
+
+impl<T: Copy> Groups<T> {
+    fn new(entries: Vec<(u64, T)>) -> Groups<T> {
+        let n = entries.len();
+        Groups::from_last_to_first(n, entries.into_iter().rev())
     }
 
-    /// The values whose name hashes to `h`, in order.
+    /// Groups of `n` entries given last to first (each value is put in
+    /// front of its group, so the groups come out in insertion order).
+    fn from_last_to_first(n: usize, entries: impl Iterator<Item = (u64, T)>) -> Groups<T> {
+        let mut values = Vec::with_capacity(n);
+        let mut heads: HashTable<(u64, u32)> = HashTable::with_capacity(n);
+        for (h, v) in entries {
+            let at = values.len() as u32;
+            match heads.find_mut(h, |e| e.0 == h) {
+                Some(head) => {
+                    values.push((v, head.1));
+                    head.1 = at;
+                }
+                None => {
+                    values.push((v, NONE));
+                    heads.insert_unique(h, (h, at), |e| e.0);
+                }
+            }
+        }
+        Groups { values, heads }
+    }
+
+    /// The values whose name hashes to `h`, in insertion order.
     fn get(&self, h: u64) -> impl Iterator<Item = T> + '_ {
-        let run = self
-            .table
-            .find(h, |e| e.0 == h)
-            .map_or(0..0, |&(_, start, len)| start..start + len);
-        self.entries[run].iter().map(|e| e.1)
+        let mut at = self.heads.find(h, |e| e.0 == h).map_or(NONE, |e| e.1);
+        std::iter::from_fn(move || {
+            let (v, next) = *self.values.get(at as usize)?;
+            at = next;
+            Some(v)
+        })
     }
 }
 
@@ -70,21 +89,20 @@ impl NameIndex {
         let types = &b[btf.types.clone()];
         let start = btf.start_id;
         let wanted = &btf.named[usize::from(decls)];
-        let mut entries = Vec::with_capacity(wanted.len());
-        for &id in wanted {
+        let hashed = wanted.iter().rev().map(|&id| {
             let rel = btf.type_offs[(id - start) as usize] as usize;
             let name_off = rd32(types, rel, btf.big_endian);
             let name = match name_off
                 .checked_sub(btf.start_str)
                 .and_then(|o| strs.get(o as usize..))
             {
-                Some(tail) => &tail[..tail.iter().position(|&c| c == 0).unwrap_or(tail.len())],
+                Some(tail) => &tail[..memchr::memchr(0, tail).unwrap_or(tail.len())],
                 None => btf.str_at(name_off).as_bytes(),
             };
-            entries.push((hash_name(name), id));
-        }
+            (hash_name(name), id)
+        });
         NameIndex {
-            groups: Groups::new(entries),
+            groups: Groups::from_last_to_first(wanted.len(), hashed),
         }
     }
 
