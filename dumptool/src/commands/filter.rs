@@ -132,6 +132,17 @@ pub struct FilterSummary {
     pub filter: Duration,
 }
 
+impl FilterSummary {
+    /// Pages the output holds: every page not excluded, less those the
+    /// source could not deliver (what is really written, not what was
+    /// meant to be).
+    pub fn remaining(&self) -> u64 {
+        self.total_pages
+            .saturating_sub(self.counts.total())
+            .saturating_sub(self.stats.unreadable)
+    }
+}
+
 /// The page selector: classification at one dump level, below `end_pfn`.
 struct Selector<'a, 'k> {
     classifier: &'a Classifier<'k>,
@@ -316,10 +327,13 @@ pub fn report_text(s: &FilterSummary) -> String {
             s.counts.get(c)
         ));
     }
-    out.push_str(&format!(
-        "  Remaining pages  : {:#018x}\n",
-        s.total_pages.saturating_sub(s.counts.total())
-    ));
+    if s.stats.unreadable > 0 {
+        out.push_str(&format!(
+            "  Unreadable pages : {:#018x}\n",
+            s.stats.unreadable
+        ));
+    }
+    out.push_str(&format!("  Remaining pages  : {:#018x}\n", s.remaining()));
     out.push_str("Classification rules:\n");
     for (rule, source) in &s.sources {
         out.push_str(&format!("  {rule:<26} {source}\n"));
@@ -364,7 +378,7 @@ pub fn report_json(s: &FilterSummary, args: &FilterArgs) -> String {
         "input": args.input.display().to_string(),
         "output": args.output.as_ref().map(|p| p.display().to_string()),
         "dump_level": s.level,
-        "pages": { "total": s.total_pages, "excluded": s.counts.total(), "remaining": s.total_pages.saturating_sub(s.counts.total()), "written": s.stats.pages_written, "unreadable": s.stats.unreadable },
+        "pages": { "total": s.total_pages, "excluded": s.counts.total(), "remaining": s.remaining(), "written": s.stats.pages_written, "unreadable": s.stats.unreadable },
         "excluded": classes,
         "bytes_written": s.stats.bytes_written,
         "rules": sources,
