@@ -10,7 +10,7 @@
 //! - [`filter`]: page classification with makedumpfile's dump levels, and erasers.
 //! - [`write`](mod@write): kdump-compressed and ELF writers driven by a
 //!   [`write::PageSelector`], the hook for filters of your own.
-//! - [`commands`]: the `dumptool` subcommands (`filter`, `info`, `syms`, `btf`).
+//! - [`commands`]: the `dumptool` subcommands (`filter`, `dmesg`, `info`, `syms`, `btf`).
 
 pub mod commands;
 pub mod dump;

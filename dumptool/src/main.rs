@@ -18,6 +18,11 @@ struct Cli {
 enum Command {
     /// Filter a dump like makedumpfile: -d LEVEL [-E|-c|-l|-p|-z] [-F] IN [OUT].
     Filter(commands::filter::FilterArgs),
+    /// The kernel log from the dump's printk ring buffer, as makedumpfile --dump-dmesg prints it.
+    Dmesg {
+        /// The dump (ELF, kdump-compressed, or flattened).
+        dump: std::path::PathBuf,
+    },
     /// Look inside BTF (a file, /sys/kernel/btf, or a dump's memory): offsetof, show, find, check.
     Btf(commands::btf::BtfArgs),
     /// What a dump is: format, kernel, memory map, KASLR offset, kallsyms/BTF/modules found.
@@ -106,6 +111,17 @@ fn main() -> ExitCode {
                 report
             })
             .map_err(|e| e.to_string()),
+        Command::Dmesg { dump } => match commands::dmesg::run(dump) {
+            Ok(log) => {
+                for n in commands::dmesg::notes(&log) {
+                    eprintln!("dumptool: note: {}", escape_keep_lines(&n));
+                }
+                // Already escaped the way makedumpfile escapes it: written as is.
+                let _ = std::io::stdout().write_all(log.text.as_bytes());
+                Ok(String::new())
+            }
+            Err(e) => Err(e.to_string()),
+        },
         Command::Btf(args) => commands::btf::run(args).map_err(|e| e.to_string()),
         Command::Info { dump } => commands::info::run(dump).map_err(|e| e.to_string()),
         Command::Syms { dump, names } => match commands::syms::run(dump, names) {

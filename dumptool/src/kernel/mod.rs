@@ -6,6 +6,7 @@
 pub mod bindings;
 pub mod kallsyms;
 pub mod modules;
+pub mod printk;
 
 use crate::dump::source::Region;
 use crate::dump::{Dump, DumpError, KernelMemory};
