@@ -45,8 +45,9 @@ usage() {
 usage: $(basename "$0") COMMAND [OPTIONS] [SUITE...]
 
 commands:
-  tools                       apt-get install the comparison anchors (dwarves, bpftool, libbpf-dev,
-                              pkg-config, makedumpfile, qemu-system-x86, busybox-static, cpio, ...)
+  tools                       apt-get install the comparison anchors (dwarves, bpftool, libbpf-dev, gdb,
+                              pkg-config, makedumpfile, qemu-system-x86, busybox-static, cpio, ...), makedumpfile
+                              from sid and crash from trixie with their own loaders (tools/)
   kernels [SUITE...]          fetch Debian's current linux-image-amd64 of each suite and produce
                               kernels/<suite>/{vmlinux,vmlinuz,System.map,config,release,modules/}
   vmcores [--mem MiB] [SUITE...]
@@ -162,7 +163,7 @@ WRAP
 
 cmd_tools() {
 	apt_install dwarves bpftool libbpf-dev pkg-config makedumpfile qemu-system-x86 busybox-static \
-		cpio xz-utils zstd gzip binutils kmod util-linux gcc libc6-dev python3 file
+		cpio xz-utils zstd gzip binutils kmod util-linux gcc libc6-dev python3 file gdb
 	# --- drgn (PyPI), for the dump writers' tests (tests/tests/writers.rs) -------------------
 	# Installed for the python3 first on PATH (the one the tests run). Debian's own python3 is
 	# "externally managed" (PEP 668): pip then needs --break-system-packages.
@@ -180,12 +181,19 @@ cmd_tools() {
 		liblzo2-2 libzstd1 zlib1g liblzma5 libbz2-1.0
 	"$FIXTURES_DIR/tools/makedumpfile-sid/makedumpfile" -v >/dev/null 2>&1 ||
 		die "makedumpfile-sid does not run: $("$FIXTURES_DIR/tools/makedumpfile-sid/makedumpfile" -v 2>&1 | first 3)"
+	# crash 8.0.6+ from trixie: a second debugger that must open every output (crash_reads_outputs).
+	# Its gdb needs the kernel's DWARF (kernels/<suite>/vmlinux-dbg).
+	foreign_tool crash-trixie trixie usr/bin/crash crash libc6 libgcc-s1 liblzo2-2 libncursesw6 \
+		libsnappy1v5 libstdc++6 libtinfo6 libzstd1 zlib1g
+	"$FIXTURES_DIR/tools/crash-trixie/crash" --version >/dev/null 2>&1 ||
+		die "crash-trixie does not run: $("$FIXTURES_DIR/tools/crash-trixie/crash" --version 2>&1 | first 3)"
 	log "tools installed:"
 	{
 		pahole --version | sed 's/^/  pahole /'
 		bpftool version | first | sed 's/^/  /'
 		makedumpfile -v 2>&1 | first | sed 's/^/  /'
 		"$FIXTURES_DIR/tools/makedumpfile-sid/makedumpfile" -v 2>&1 | first | sed 's/^/  (sid) /'
+		"$FIXTURES_DIR/tools/crash-trixie/crash" --version 2>&1 | grep '^crash' | first | sed 's/^/  (trixie) /'
 		qemu-system-x86_64 --version | first | sed 's/^/  /'
 		python3 -c 'import drgn; print("  drgn", drgn.__version__)'
 	} >&2 || true

@@ -215,3 +215,77 @@ pub fn vmcore(suite: &'static str) -> Vmcore {
     ensure(&dir.join(".complete"), &["vmcores", suite]);
     Vmcore { suite, dir }
 }
+
+// ---------------------------------------------------------------------------
+// crash: a second debugger that must open every output
+// ---------------------------------------------------------------------------
+
+/// crash from Debian trixie (8.0.6 or newer), run through trixie's own
+/// loader and libraries (`scripts/fixtures.sh tools` makes the wrapper;
+/// made first if missing).
+pub fn crash() -> PathBuf {
+    let dir = fixtures_dir().join("tools/crash-trixie");
+    ensure(&dir.join(".complete"), &["tools"]);
+    dir.join("crash")
+}
+
+static CRASH_VMLINUX_LOCK: Mutex<()> = Mutex::new(());
+
+/// [`Kernel::vmlinux_dbg`] with a `.gdb_index` section added, for crash:
+/// the same DWARF, but crash's gdb finds types through the index instead of
+/// scanning every compile unit, which makes its start-up 2-3 times faster.
+/// Made once per kernel in `target/crash-vmlinux/` with the host's gdb
+/// (`save gdb-index`) and objcopy, atomically, and remade when the kernel's
+/// vmlinux is newer.
+pub fn crash_vmlinux(k: &Kernel) -> PathBuf {
+    let _guard = CRASH_VMLINUX_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let src = k.vmlinux_dbg();
+    let dir = repo_root().join("target/crash-vmlinux");
+    let out = dir.join(format!("{}.vmlinux", k.suite));
+    let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    assert!(
+        src.exists(),
+        "{} missing (scripts/fixtures.sh kernels {})",
+        src.display(),
+        k.suite
+    );
+    if out.exists() && mtime(&out) >= mtime(&src) {
+        return out;
+    }
+    let tmp = dir.join(format!("{}.{}.tmp", k.suite, std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap_or_else(|e| panic!("mkdir {}: {e}", tmp.display()));
+    let save = format!("save gdb-index {}", tmp.display());
+    let st = Command::new("gdb")
+        .args(["-batch", "-nx", "-ex", &save])
+        .arg(&src)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run gdb (scripts/fixtures.sh tools): {e}"));
+    let index = tmp.join(format!(
+        "{}.gdb-index",
+        src.file_name().unwrap().to_string_lossy()
+    ));
+    assert!(
+        st.status.success() && index.exists(),
+        "gdb save gdb-index of {} failed: {}",
+        src.display(),
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let copy = tmp.join("vmlinux");
+    let section = format!(".gdb_index={}", index.display());
+    let st = Command::new("objcopy")
+        .args(["--add-section", &section])
+        .args(["--set-section-flags", ".gdb_index=readonly"])
+        .arg(&src)
+        .arg(&copy)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run objcopy: {e}"));
+    assert!(
+        st.status.success(),
+        "objcopy --add-section .gdb_index {} failed: {}",
+        src.display(),
+        String::from_utf8_lossy(&st.stderr)
+    );
+    std::fs::rename(&copy, &out).expect("rename the indexed vmlinux into place");
+    std::fs::remove_dir_all(&tmp).ok();
+    out
+}
