@@ -13,8 +13,9 @@
 //! ([`WriteOptions::end_pfn`]) with the same `p_vaddr` offset; it stops at
 //! a page the source lacks (a hole, firmware memory above the end) and at
 //! a page selected but unreadable (no reader should take that for zeros).
-//! Memory left out before the first written page of a source range is in
-//! no segment. `p_vaddr` is what the source has for that physical address
+//! Memory left out before the first written page of a source range (with
+//! the same `p_vaddr` offset) gets a segment of its own with no file data
+//! (`p_filesz` 0), so it too reads as zeros. `p_vaddr` is what the source has for that physical address
 //! (its segment's `p_vaddr` plus the offset); a kdump source has none, then
 //! `p_vaddr = p_paddr`, as qemu's `dump-guest-memory` writes it.
 //!
@@ -87,6 +88,17 @@ impl VaddrMap {
     fn delta(&self, paddr: u64) -> u64 {
         self.delta_until(paddr).0
     }
+
+    /// Where the stretch of equal `p_vaddr - p_paddr` holding `paddr`
+    /// starts (the start of its run, or the end of the run before it).
+    fn delta_since(&self, paddr: u64) -> u64 {
+        let i = self.runs.partition_point(|r| r.0 <= paddr);
+        match i.checked_sub(1).map(|i| self.runs[i]) {
+            Some((start, end, _)) if paddr < end => start,
+            Some((_, end, _)) => end,
+            None => 0,
+        }
+    }
 }
 
 /// Which pages a segment's `p_memsz` may cover beyond its file data.
@@ -124,6 +136,22 @@ impl Cover<'_> {
         }
         pfn.min(limit)
     }
+
+    /// Where the memory that reads as zeros before a segment starting at
+    /// `pfn` (with the vaddr offset `delta`) begins: the start of the
+    /// source's range holding `pfn`, but not before `floor` (memory an
+    /// earlier segment covers, or a page that must not read as zeros).
+    fn start_before(&self, pfn: u64, delta: u64, floor: u64) -> u64 {
+        let ps = self.page_size;
+        let i = self.present.partition_point(|r| r.end <= pfn);
+        let Some(range) = self.present.get(i).filter(|r| r.start <= pfn) else {
+            return pfn;
+        };
+        // From there to `pfn` the source has the same vaddr offset.
+        let same_delta = self.vaddrs.delta_since(pfn * ps).div_ceil(ps);
+        debug_assert_eq!(self.vaddrs.delta(pfn * ps), delta);
+        range.start.max(same_delta).max(floor).min(pfn)
+    }
 }
 
 /// A segment being followed: pfns `start..file_end` written.
@@ -137,13 +165,28 @@ struct Open {
 struct Segments<'a> {
     cover: Cover<'a>,
     open: Option<Open>,
+    /// No memory before this pfn may be covered any more (an earlier
+    /// segment's memory ends there, or a page there must not read as zeros).
+    floor: u64,
+}
+
+/// What a written page changes in the segments.
+struct SegmentStart {
+    /// The memory end pfn of the segment it closes, if one was open.
+    closed: Option<u64>,
+    /// The new segment's `p_vaddr - p_paddr`.
+    delta: u64,
+    /// Where a segment without file data must start, to make the source's
+    /// memory before the new segment read as zeros (it starts a range whose
+    /// first pages are left out).
+    lead: Option<u64>,
 }
 
 impl Segments<'_> {
     /// Records that `pfn` is written. When it starts a new segment, returns
     /// the end pfn of the memory of the segment it ends (if one was open)
     /// and the new segment's delta.
-    fn add(&mut self, pfn: u64) -> Option<(Option<u64>, u64)> {
+    fn add(&mut self, pfn: u64) -> Option<SegmentStart> {
         let delta = self.cover.vaddrs.delta(pfn * self.cover.page_size);
         if let Some(o) = self.open.as_mut() {
             if o.file_end == pfn && o.delta == delta {
@@ -152,18 +195,33 @@ impl Segments<'_> {
             }
         }
         let closed = self.close(pfn);
+        let lead = self.cover.start_before(pfn, delta, self.floor);
         self.open = Some(Open {
             file_end: pfn + 1,
             delta,
         });
-        Some((closed, delta))
+        Some(SegmentStart {
+            closed,
+            delta,
+            lead: (lead < pfn).then_some(lead),
+        })
     }
 
     /// Ends the open segment (if any) before `limit`: a page that must not
     /// read as zeros, or the next segment. Returns its memory's end pfn.
     fn close(&mut self, limit: u64) -> Option<u64> {
         let o = self.open.take()?;
-        Some(self.cover.end_from(o.file_end, limit, o.delta))
+        let end = self.cover.end_from(o.file_end, limit, o.delta);
+        self.floor = self.floor.max(end);
+        Some(end)
+    }
+
+    /// A page at `pfn` must not read as zeros (it was selected but could
+    /// not be read): ends the open segment before it.
+    fn stop_at(&mut self, pfn: u64) -> Option<u64> {
+        let closed = self.close(pfn);
+        self.floor = self.floor.max(pfn + 1);
+        closed
     }
 }
 
@@ -288,6 +346,7 @@ pub(crate) fn write(
     let mut segs = Segments {
         cover: cover(),
         open: None,
+        floor: 0,
     };
     let mut nsegs = 0u64;
     for w in 0..windows.count() {
@@ -295,11 +354,11 @@ pub(crate) fn write(
         let kept = bits.kept();
         worker.for_each(bits.kept_pfns(), false, |pfn, page| {
             if written(&page) {
-                if segs.add(pfn).is_some() {
-                    nsegs += 1;
+                if let Some(start) = segs.add(pfn) {
+                    nsegs += 1 + u64::from(start.lead.is_some());
                 }
             } else if matches!(page, Page::Unreadable) {
-                segs.close(pfn);
+                segs.stop_at(pfn);
             }
             Ok(())
         })?;
@@ -332,6 +391,7 @@ pub(crate) fn write(
     let mut segs = Segments {
         cover: cover(),
         open: None,
+        floor: 0,
     };
     let mut stats = WriteStats::default();
     let mut load: Option<Load> = None;
@@ -353,7 +413,7 @@ pub(crate) fn write(
                     Page::Unreadable => {
                         stats.unreadable += 1;
                         // Not zeros: the segment's memory ends before it.
-                        if let Some(end) = segs.close(pfn) {
+                        if let Some(end) = segs.stop_at(pfn) {
                             mapped_end =
                                 mapped_end.max(close(load.take(), end * ps, &mut loads, sink)?);
                         }
@@ -362,9 +422,26 @@ pub(crate) fn write(
                 }
                 return Ok(());
             }
-            if let Some((ended, delta)) = segs.add(pfn) {
-                if let Some(end) = ended {
+            if let Some(SegmentStart {
+                closed,
+                delta,
+                lead,
+            }) = segs.add(pfn)
+            {
+                if let Some(end) = closed {
                     mapped_end = mapped_end.max(close(load.take(), end * ps, &mut loads, sink)?);
+                }
+                if let Some(from) = lead {
+                    // The range's memory before its first written page: in
+                    // a segment of its own with no file data (zeros).
+                    let lead = Load {
+                        paddr: from * ps,
+                        vaddr: (from * ps).wrapping_add(delta),
+                        offset: data.pos(),
+                        size: 0,
+                    };
+                    mapped_end = mapped_end.max(close(Some(lead), pfn * ps, &mut loads, sink)?);
+                    stats.elf_segments += 1;
                 }
                 stats.elf_segments += 1;
                 let paddr = pfn * ps;
@@ -452,9 +529,12 @@ mod tests {
                 end: 16,
             },
             open: None,
+            floor: 0,
         };
-        let steps: Vec<Option<(Option<u64>, u64)>> =
-            [0, 1, 3, 4, 5].iter().map(|&p| s.add(p)).collect();
+        let steps: Vec<Option<(Option<u64>, u64)>> = [0, 1, 3, 4, 5]
+            .iter()
+            .map(|&p| s.add(p).map(|st| (st.closed, st.delta)))
+            .collect();
         assert_eq!(
             steps,
             [
@@ -476,5 +556,40 @@ mod tests {
         s.cover.end = 3;
         s.add(1);
         assert_eq!(s.close(16), Some(3));
+    }
+
+    #[test]
+    fn memory_before_a_ranges_first_written_page_gets_a_segment_of_its_own() {
+        // One vaddr offset from pfn 0x10 on; the source holds pfns
+        // 1..0x9 and 0x10..0x40 (a hole between, as /proc/vmcore has).
+        let map = VaddrMap {
+            runs: vec![(0x1000, 0x9000, 7), (0x10000, 0x40000, 9)],
+        };
+        let present = vec![1..9, 0x10..0x40];
+        let excluded = |_: u64| false;
+        let mut s = Segments {
+            cover: Cover {
+                excluded: &excluded,
+                present: &present,
+                vaddrs: &map,
+                page_size: 0x1000,
+                end: 0x40,
+            },
+            open: None,
+            floor: 0,
+        };
+        // First written page of the first range: pfns 1..3 before it.
+        let a = s.add(3).unwrap();
+        assert_eq!((a.closed, a.delta, a.lead), (None, 7, Some(1)));
+        // The next range starts at 0x10: its first written page is 0x14.
+        let b = s.add(0x14).unwrap();
+        assert_eq!((b.closed, b.delta, b.lead), (Some(9), 9, Some(0x10)));
+        // Inside a range, the previous segment's memory reaches the next.
+        let c = s.add(0x20).unwrap();
+        assert_eq!((c.closed, c.lead), (Some(0x20), None));
+        // An unreadable page is never covered, before or after.
+        s.stop_at(0x30);
+        let d = s.add(0x32).unwrap();
+        assert_eq!((d.closed, d.lead), (None, Some(0x31)));
     }
 }
