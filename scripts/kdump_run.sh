@@ -14,7 +14,7 @@
 # guest (busybox, modules, kexec, makedumpfile-sid) is the `scripts/fixtures.sh kdump SUITE`
 # fixture, made first if missing.
 #
-# DIR gets: console.log (both kernels), results/ (the disk's results folder: results.txt,
+# DIR (replaced when it is an earlier run's) gets: console.log (both kernels), results/ (the disk's results folder: results.txt,
 # NAME.stdout, NAME.stderr, the outputs, meminfo-*.txt, capture.txt, dmesg.txt), run.txt
 # (key=value: suite, release, mem, crashkernel, timings seen on the console).
 set -euo pipefail
@@ -65,9 +65,14 @@ for f in "$kdir/vmlinuz" "$kdir/release" "$kdir/config" "$fix/base.cpio.gz" "$fi
 done
 release=$(cat "$kdir/release")
 
+# DIR is replaced only when it is empty or an earlier run's (it has .kdump_run).
+if [[ -e $out && ! -f $out/.kdump_run ]] && [[ ! -d $out || -n $(ls -A "$out") ]]; then
+	die "--out $out exists and is not an earlier kdump_run.sh output (no .kdump_run); not replacing it"
+fi
 rm -rf "$out"
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
+: >"$out/.kdump_run"
 work=$out/work
 mkdir -p "$work/run/bin" "$work/run/etc/kdump" "$work/run/kdump" "$work/tool" "$work/nested/kdump" "$work/disk/data"
 t0=$SECONDS

@@ -8,10 +8,12 @@
 //! here, so the test checks today's code.
 //!
 //! Checked: the capture kernel really ran from the panic and read
-//! /proc/vmcore; `dumptool info` names the kernel's release; for each codec
-//! dumptool's output stores the pages makedumpfile's does (on sid's kernel a
-//! superset: the kernel-owned pages explained in filter_vs_makedumpfile.rs),
-//! byte for byte. The time and memory table is printed and saved to
+//! /proc/vmcore; `dumptool info` names the kernel's release; for each
+//! variant (lzo, zlib, and lzo through `-F | makedumpfile -R`) dumptool's
+//! output stores the pages makedumpfile's does (on sid's kernel a superset:
+//! the kernel-owned pages explained in filter_vs_makedumpfile.rs), byte for
+//! byte. The time and memory table (for a pipeline: its whole process tree,
+//! `makedumpfile -R` included) is printed and saved to
 //! `target/kdump-capture/bench-<suite>.txt` (a record, not asserted).
 //!
 //! `KDUMP_CRASHKERNEL_MIB` overrides the reserved size (to look for the
@@ -29,8 +31,15 @@ use std::sync::{Mutex, OnceLock};
 static QEMU: Mutex<()> = Mutex::new(());
 
 const LEVEL: u32 = 31;
-/// The codecs compared: makedumpfile's (and dumptool's) flag, and a name.
-const CODECS: [(char, &str); 2] = [('l', "lzo"), ('c', "zlib")];
+/// The variants compared: a name, the codec flag (makedumpfile's, and
+/// dumptool's), and whether the dump goes through the flattened format on a
+/// pipe (`-F` to stdout, `makedumpfile -R` reassembling it: kdump-tools'
+/// way of sending a dump over ssh).
+const VARIANTS: [(&str, char, bool); 3] = [
+    ("lzo", 'l', false),
+    ("zlib", 'c', false),
+    ("lzo-flat", 'l', true),
+];
 /// Guest memory (MiB).
 const MEM_MIB: u32 = 1024;
 
@@ -101,17 +110,20 @@ fn dumptool_release() -> PathBuf {
 fn commands() -> String {
     let mut s =
         String::from("# written by tests/tests/kdump_capture.rs\ninfo dumptool info $VMCORE\n");
-    for (flag, codec) in CODECS {
-        writeln!(
-            s,
-            "dumptool-{codec} dumptool filter -d {LEVEL} -{flag} --report json $VMCORE dumptool-{codec}.kdump"
-        )
-        .unwrap();
-        writeln!(
-            s,
-            "makedumpfile-{codec} makedumpfile -{flag} -d {LEVEL} $VMCORE makedumpfile-{codec}.kdump"
-        )
-        .unwrap();
+    for (codec, flag, flat) in VARIANTS {
+        let (ours, theirs) = if flat {
+            (
+                format!("dumptool filter -d {LEVEL} -{flag} -F $VMCORE | makedumpfile -R dumptool-{codec}.kdump"),
+                format!("makedumpfile -{flag} -d {LEVEL} -F $VMCORE | makedumpfile -R makedumpfile-{codec}.kdump"),
+            )
+        } else {
+            (
+                format!("dumptool filter -d {LEVEL} -{flag} --report json $VMCORE dumptool-{codec}.kdump"),
+                format!("makedumpfile -{flag} -d {LEVEL} $VMCORE makedumpfile-{codec}.kdump"),
+            )
+        };
+        writeln!(s, "dumptool-{codec} {ours}").unwrap();
+        writeln!(s, "makedumpfile-{codec} {theirs}").unwrap();
     }
     s
 }
@@ -262,6 +274,10 @@ fn check(suite: &'static str) {
     let cmds = base.join(format!("{suite}.commands"));
     std::fs::write(&cmds, commands()).expect("write the commands file");
     let out = base.join(suite);
+    // This test's own folder: an earlier run's results go.
+    if out.exists() {
+        std::fs::remove_dir_all(&out).unwrap_or_else(|e| panic!("remove {}: {e}", out.display()));
+    }
     let (mem, ck) = (mem_mib(), crashkernel_mib());
 
     let _qemu = QEMU.lock().unwrap_or_else(|e| e.into_inner());
@@ -361,7 +377,7 @@ fn check(suite: &'static str) {
 
     // Same codec and level: the same pages, byte for byte.
     let mut notes = String::new();
-    for (_, codec) in CODECS {
+    for (codec, _, _) in VARIANTS {
         let what = format!("-d {LEVEL} {codec}");
         let c = compare(
             suite,
@@ -409,7 +425,7 @@ fn check(suite: &'static str) {
     .unwrap();
     writeln!(
         table,
-        "{:<20} {:>8} {:>12} {:>12} {:>12} {:>10}",
+        "{:<22} {:>8} {:>12} {:>12} {:>13} {:>8}",
         "run", "wall s", "maxrss MiB", "peak RSS MiB", "peak anon MiB", "out MiB"
     )
     .unwrap();
@@ -419,7 +435,7 @@ fn check(suite: &'static str) {
             .unwrap_or_else(|_| "-".into());
         writeln!(
             table,
-            "{:<20} {:>8.2} {:>12} {:>12} {:>12} {:>10}",
+            "{:<22} {:>8.2} {:>12} {:>12} {:>13} {:>8}",
             r.name,
             r.get("wall_ms") as f64 / 1000.0,
             mib(r.get("maxrss_kb")),
