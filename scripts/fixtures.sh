@@ -197,7 +197,7 @@ kexec_tool() {
 
 cmd_tools() {
 	apt_install dwarves bpftool libbpf-dev pkg-config makedumpfile qemu-system-x86 busybox-static \
-		cpio xz-utils zstd gzip binutils kmod util-linux gcc libc6-dev python3 file
+		cpio xz-utils zstd gzip binutils kmod util-linux gcc libc6-dev python3 file e2fsprogs
 	# --- drgn (PyPI), for the dump writers' tests (tests/tests/writers.rs) -------------------
 	# Installed for the python3 first on PATH (the one the tests run). Debian's own python3 is
 	# "externally managed" (PEP 668): pip then needs --break-system-packages.
@@ -914,6 +914,10 @@ build_kdump() { # SUITE
 cmd_kdump() {
 	local suites=("$@") s
 	((${#suites[@]})) || suites=("${ALL_SUITES[@]}")
+	# What scripts/kdump_run.sh needs on the host, too.
+	need qemu-system-x86_64:qemu-system-x86 cpio:cpio gzip:gzip gcc:gcc mkfs.ext4:e2fsprogs debugfs:e2fsprogs \
+		objcopy:binutils readelf:binutils ldd:libc-bin flock:util-linux
+	apt_install libc6-dev
 	[[ -f $FIXTURES_DIR/tools/makedumpfile-sid/.complete ]] || cmd_tools
 	[[ -f $FIXTURES_DIR/tools/kexec-tools/.complete ]] || kexec_tool
 	for s in "${suites[@]}"; do
