@@ -291,6 +291,8 @@ fn check(suite: &'static str) {
         .arg("--out")
         .arg(&out)
         .args(["--mem", &mem.to_string(), "--crashkernel", &ck.to_string()])
+        // About 2 min per kernel under TCG; a hung guest fails the test.
+        .args(["--timeout", "600"])
         .output()
         .expect("run bash scripts/kdump_run.sh");
     let host_s = t0.elapsed().as_secs_f64();
