@@ -5,6 +5,8 @@
 #   scripts/fixtures.sh kernels [SUITE...]     vmlinux (with .BTF), System.map, modules of Debian's current kernels
 #   scripts/fixtures.sh vmcores [--mem MiB] [SUITE...]
 #                                              real crash dumps of those kernels booted in qemu
+#   scripts/fixtures.sh kdump [SUITE...]       the kernel-dependent part of the kdump guest
+#                                              (scripts/kdump_run.sh): busybox, modules, kexec, makedumpfile
 #
 # Output goes to $FIXTURES_DIR (default: ~/.cache/ktype-fixtures). Every fixture directory is
 # built in a staging directory, gets a `.complete` marker written last and is then moved into
@@ -28,6 +30,9 @@ REQUIRED_MODULES="qemu_fw_cfg"
 # Bumped when the content of kernels/<suite> changes; a .complete with another layout is rebuilt.
 KERNELS_LAYOUT=4
 VMCORES_LAYOUT=3
+KDUMP_LAYOUT=1
+# kexec-tools for the kdump guest: any suite's works with every kernel; bookworm's is stable.
+KEXEC_SUITE=bookworm
 DEFAULT_MEM=768
 
 # Under `set -o pipefail` a reader that stops early (head, grep -q/-m, awk's exit) makes the
@@ -54,6 +59,8 @@ commands:
                               boot each kernel in qemu (TCG), run a workload and dump its memory:
                               vmcores/<suite>[-<mem>]/{vmcore.elf,vmcore.kdump-zlib,vmcore.kdump-lzo}
                               (default --mem 768; other sizes go to vmcores/<suite>-<mem>/)
+  kdump [SUITE...]            kdump/<suite>/{base,kexec}.cpio.gz: the cached part of the kdump guest's
+                              initramfs (scripts/kdump_run.sh adds dumptool and the run's commands)
 
 suites: ${ALL_SUITES[*]} (default: all)
 environment:
@@ -161,9 +168,37 @@ WRAP
 	log "$name: $1 $ver from $suite in $dir"
 }
 
+# The library packages PKG needs (Depends and Pre-Depends named lib*, recursively), for
+# foreign_tool; apt state of the suite must be set up (setup_apt).
+lib_closure() { # PKG
+	local queue=("$1") seen=" " p d
+	while ((${#queue[@]})); do
+		p=${queue[0]}
+		queue=("${queue[@]:1}")
+		[[ $seen == *" $p "* ]] && continue
+		seen+="$p "
+		[[ $p == "$1" ]] || echo "$p"
+		for d in $(apt_cache depends --no-recommends --no-suggests --no-conflicts --no-breaks --no-replaces \
+			--no-enhances "$p" 2>/dev/null | awk '$1 ~ /^[|]?(Pre)?Depends:$/ && $2 ~ /^lib/ {print $2}'); do
+			queue+=("$d")
+		done
+	done
+}
+
+# kexec (kexec-tools, with its Xen libraries) for the kdump guest, in tools/kexec-tools/.
+kexec_tool() {
+	local libs
+	setup_apt "$KEXEC_SUITE"
+	libs=$(lib_closure kexec-tools)
+	# shellcheck disable=SC2086 # one word per package
+	foreign_tool kexec-tools "$KEXEC_SUITE" sbin/kexec kexec-tools $libs
+	"$FIXTURES_DIR/tools/kexec-tools/kexec" --version >/dev/null 2>&1 ||
+		die "kexec-tools does not run: $("$FIXTURES_DIR/tools/kexec-tools/kexec" --version 2>&1 | first 3)"
+}
+
 cmd_tools() {
 	apt_install dwarves bpftool libbpf-dev pkg-config makedumpfile qemu-system-x86 busybox-static \
-		cpio xz-utils zstd gzip binutils kmod util-linux gcc libc6-dev python3 file gdb
+		cpio xz-utils zstd gzip binutils kmod util-linux gcc libc6-dev python3 file gdb e2fsprogs
 	# --- drgn (PyPI), for the dump writers' tests (tests/tests/writers.rs) -------------------
 	# Installed for the python3 first on PATH (the one the tests run). Debian's own python3 is
 	# "externally managed" (PEP 668): pip then needs --break-system-packages.
@@ -187,6 +222,7 @@ cmd_tools() {
 		libsnappy1v5 libstdc++6 libtinfo6 libzstd1 zlib1g
 	"$FIXTURES_DIR/tools/crash-trixie/crash" --version >/dev/null 2>&1 ||
 		die "crash-trixie does not run: $("$FIXTURES_DIR/tools/crash-trixie/crash" --version 2>&1 | first 3)"
+	kexec_tool
 	log "tools installed:"
 	{
 		pahole --version | sed 's/^/  pahole /'
@@ -194,6 +230,7 @@ cmd_tools() {
 		makedumpfile -v 2>&1 | first | sed 's/^/  /'
 		"$FIXTURES_DIR/tools/makedumpfile-sid/makedumpfile" -v 2>&1 | first | sed 's/^/  (sid) /'
 		"$FIXTURES_DIR/tools/crash-trixie/crash" --version 2>&1 | grep '^crash' | first | sed 's/^/  (trixie) /'
+		"$FIXTURES_DIR/tools/kexec-tools/kexec" --version 2>&1 | first | sed "s/^/  ($KEXEC_SUITE) /"
 		qemu-system-x86_64 --version | first | sed 's/^/  /'
 		python3 -c 'import drgn; print("  drgn", drgn.__version__)'
 	} >&2 || true
@@ -824,6 +861,91 @@ cmd_vmcores() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# kdump: the cached, kernel-dependent part of the kdump guest (scripts/kdump_run.sh)
+# ---------------------------------------------------------------------------------------------
+# kdump/<suite>/base.cpio.gz: static busybox, the modules the capture kernel needs for its ext4
+# disk (in load order) and makedumpfile-sid's whole tree (/bin/makedumpfile is its wrapper);
+# kdump/<suite>/kexec.cpio.gz: kexec-tools' tree (/bin/kexec), for the first kernel only.
+# Keyed by the kernel release and the tools' package versions (info).
+kdump_key() { # SUITE : the lines of info that must match for a cached kdump/<suite> to be current
+	echo "release=$(cat "$FIXTURES_DIR/kernels/$1/release")"
+	echo "makedumpfile=$(first <"$FIXTURES_DIR/tools/makedumpfile-sid/packages")"
+	echo "kexec=$(first <"$FIXTURES_DIR/tools/kexec-tools/packages")"
+}
+
+kdump_current() { # SUITE
+	local dir="$FIXTURES_DIR/kdump/$1" line
+	complete "$dir" "$KDUMP_LAYOUT" || return 1
+	while IFS= read -r line; do
+		grep -qxF "$line" "$dir/info" 2>/dev/null || return 1
+	done < <(kdump_key "$1")
+}
+
+cpio_gz() { # DIR OUT : a newc cpio of DIR's content, gzip'd, reproducible order
+	(cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -9n) >"$2" || die "cpio of $1 failed"
+}
+
+build_kdump() { # SUITE
+	local suite=$1 t0=$SECONDS kdir="$FIXTURES_DIR/kernels/$1" out="$FIXTURES_DIR/kdump/$1"
+	local stage="$FIXTURES_DIR/kdump/.$1.staging" busybox m order
+	need cpio:cpio gzip:gzip readelf:binutils
+	busybox=$(static_busybox)
+	rm -rf "$stage"
+	mkdir -p "$stage/out" "$stage/base/bin" "$stage/base/modules" "$stage/base/opt" "$stage/kexec/bin" "$stage/kexec/opt"
+	CLEANUP_PATHS+=("$stage")
+	cp "$busybox" "$stage/base/bin/busybox"
+	ln -s busybox "$stage/base/bin/sh"
+	order=$(module_load_order "$kdir/modules/modules.dep" qemu_fw_cfg virtio_pci virtio_blk crc32c_generic ext4)
+	grep -qx ext4 <<<"$order" || die "$suite: ext4.ko missing from $kdir/modules"
+	for m in $order; do cp "$kdir/modules/$m.ko" "$stage/base/modules/"; done
+	echo "$order" >"$stage/base/modules/load-order"
+	cp -a "$FIXTURES_DIR/tools/makedumpfile-sid" "$stage/base/opt/makedumpfile-sid"
+	rm -f "$stage/base/opt/makedumpfile-sid/.complete"
+	ln -s /opt/makedumpfile-sid/makedumpfile "$stage/base/bin/makedumpfile"
+	cp -a "$FIXTURES_DIR/tools/kexec-tools" "$stage/kexec/opt/kexec-tools"
+	rm -f "$stage/kexec/opt/kexec-tools/.complete"
+	ln -s /opt/kexec-tools/kexec "$stage/kexec/bin/kexec"
+	cpio_gz "$stage/base" "$stage/out/base.cpio.gz"
+	cpio_gz "$stage/kexec" "$stage/out/kexec.cpio.gz"
+	{
+		kdump_key "$suite"
+		echo "modules=$(tr '\n' ' ' <<<"$order" | sed 's/ $//')"
+		echo "busybox=$("$busybox" 2>&1 | first)"
+	} >"$stage/out/info"
+	printf 'layout=%s\nbuilt=%s\n' "$KDUMP_LAYOUT" "$(date -u +%FT%TZ)" >"$stage/out/.complete"
+	rm -rf "$out"
+	mv "$stage/out" "$out"
+	rm -rf "$stage"
+	log "kdump $suite: done in $((SECONDS - t0)) s: $out"
+}
+
+cmd_kdump() {
+	local suites=("$@") s
+	((${#suites[@]})) || suites=("${ALL_SUITES[@]}")
+	# What scripts/kdump_run.sh needs on the host, too.
+	need qemu-system-x86_64:qemu-system-x86 cpio:cpio gzip:gzip gcc:gcc mkfs.ext4:e2fsprogs debugfs:e2fsprogs \
+		objcopy:binutils readelf:binutils ldd:libc-bin flock:util-linux
+	apt_install libc6-dev
+	[[ -f $FIXTURES_DIR/tools/makedumpfile-sid/.complete ]] || cmd_tools
+	[[ -f $FIXTURES_DIR/tools/kexec-tools/.complete ]] || kexec_tool
+	for s in "${suites[@]}"; do
+		check_suite "$s"
+		ensure_kernel "$s"
+		if kdump_current "$s"; then
+			log "kdump $s: up to date ($FIXTURES_DIR/kdump/$s)"
+			continue
+		fi
+		lock "kdump-$s"
+		if kdump_current "$s"; then
+			log "kdump $s: built meanwhile by another run"
+		else
+			build_kdump "$s"
+		fi
+		unlock "kdump-$s"
+	done
+}
+
+# ---------------------------------------------------------------------------------------------
 # main
 # ---------------------------------------------------------------------------------------------
 main() {
@@ -836,6 +958,7 @@ main() {
 	case $cmd in
 	tools) cmd_tools "$@" ;;
 	kernels) cmd_kernels "$@" ;;
+	kdump) cmd_kdump "$@" ;;
 	vmcores) cmd_vmcores "$@" ;;
 	-h | --help | help) usage ;;
 	*)

@@ -3,12 +3,15 @@
 # Loads the modules listed in /modules/load-order (qemu_fw_cfg makes the kernel hand VMCOREINFO to
 # qemu's vmcoreinfo device), fills memory with a known mix, prints KTYPE-WORKLOAD-READY and idles.
 # Sizes come from /etc/workload.conf (ANON_MB ZERO_MB SHMEM_MB DIRTY_MB).
+# The kdump guest (scripts/kdump_run.sh) adds /kdump/guest.sh: a capture kernel (the one that
+# has /proc/vmcore) hands over to it at once; the first kernel does after the workload.
 /bin/busybox --install -s /bin
 export PATH=/bin
 mkdir -p /proc /sys /dev /tmp /mnt
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
+[ -e /proc/vmcore ] && [ -x /kdump/guest.sh ] && exec /kdump/guest.sh capture
 . /etc/workload.conf
 say() { echo "ktype-init: $*"; }
 
@@ -41,4 +44,5 @@ while [ ! -e /tmp/ready ]; do sleep 1; done
 grep -E '^(MemTotal|MemFree|Cached|Dirty|AnonPages|Shmem|AnonHugePages):' /proc/meminfo
 say "release $(uname -r)"
 echo KTYPE-WORKLOAD-READY
+[ -x /kdump/guest.sh ] && exec /kdump/guest.sh crash
 while :; do sleep 1000; done

@@ -12,10 +12,14 @@ step "tools and fixtures"
 bash scripts/fixtures.sh tools
 bash scripts/fixtures.sh kernels
 bash scripts/fixtures.sh vmcores
+bash scripts/fixtures.sh kdump
 
 step "format and lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "release build (the kdump test puts it in its guest)"
+cargo build --release --locked -p dumptool
 
 step "tests"
 status=0

@@ -1,0 +1,468 @@
+//! A real kdump on every fixture kernel (`scripts/kdump_run.sh`): the
+//! kernel boots in qemu with `crashkernel=`, runs the vmcores workload,
+//! loads itself as capture kernel with `kexec -p` and crashes through sysrq;
+//! the capture kernel runs, on `/proc/vmcore`, `dumptool info` and, per
+//! codec, `dumptool filter -d 31` and makedumpfile 1.7.8 (sid's) with the
+//! same options, each under `measure` (wall time, peak RSS and anonymous
+//! RSS). The dumptool in the guest is this workspace's release build, made
+//! here, so the test checks today's code.
+//!
+//! Checked: the capture kernel really ran from the panic and read
+//! /proc/vmcore; `dumptool info` names the kernel's release; for each
+//! variant (lzo, zlib, and lzo through `-F | makedumpfile -R`) dumptool's
+//! output stores the pages makedumpfile's does (on sid's kernel a superset:
+//! the kernel-owned pages explained in filter_vs_makedumpfile.rs), byte for
+//! byte. The time and memory table (for a pipeline: its whole process tree,
+//! `makedumpfile -R` included) is printed and saved to
+//! `target/kdump-capture/bench-<suite>.txt` (a record, not asserted).
+//!
+//! `KDUMP_CRASHKERNEL_MIB` overrides the reserved size (to look for the
+//! smallest that works); `KDUMP_MEM_MIB` the guest's memory.
+
+use dumptool::dump::{Dump, PageState};
+use ktype_tests::fixtures::{kernel, repo_root};
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, OnceLock};
+
+/// One qemu at a time (the tests of this file run in parallel threads).
+static QEMU: Mutex<()> = Mutex::new(());
+
+const LEVEL: u32 = 31;
+/// The variants compared: a name, the codec flag (makedumpfile's, and
+/// dumptool's), and whether the dump goes through the flattened format on a
+/// pipe (`-F` to stdout, `makedumpfile -R` reassembling it: kdump-tools'
+/// way of sending a dump over ssh).
+const VARIANTS: [(&str, char, bool); 3] = [
+    ("lzo", 'l', false),
+    ("zlib", 'c', false),
+    ("lzo-flat", 'l', true),
+];
+/// Guest memory (MiB).
+const MEM_MIB: u32 = 1024;
+
+/// Memory reserved for the capture kernel (MiB), every kernel: enough for
+/// the kernel, its initramfs (busybox, modules, dumptool, makedumpfile;
+/// ~9 MiB compressed) and the runs. Measured: 128 works on 6.1, 6.12 and
+/// 7.2 (20-40 MiB left free before the runs); at 96 the capture kernels of
+/// 6.1 and 7.2 run out of memory unpacking the initramfs.
+const CRASHKERNEL_MIB: u32 = 160;
+
+fn crashkernel_mib() -> u32 {
+    std::env::var("KDUMP_CRASHKERNEL_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(CRASHKERNEL_MIB)
+}
+
+fn mem_mib() -> u32 {
+    std::env::var("KDUMP_MEM_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(MEM_MIB)
+}
+
+/// The target directory this test binary was built in (`target/debug/deps/..`).
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    exe.ancestors()
+        .nth(3)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| repo_root().join("target"))
+}
+
+/// `cargo build --release -p dumptool` in this test's target directory
+/// (once per process); the binary.
+fn dumptool_release() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let target = target_dir();
+        let out = Command::new(&cargo)
+            .current_dir(repo_root())
+            .args([
+                "build",
+                "--release",
+                "--locked",
+                "-p",
+                "dumptool",
+                "--target-dir",
+            ])
+            .arg(&target)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", cargo.to_string_lossy()));
+        assert!(
+            out.status.success(),
+            "cargo build --release -p dumptool failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let bin = target.join("release/dumptool");
+        assert!(bin.is_file(), "{} missing after the build", bin.display());
+        bin
+    })
+    .clone()
+}
+
+/// The capture kernel's runs, one per line: `NAME SHELL-COMMAND`
+/// (`scripts/kdump-guest.sh` runs them in order, in its results folder).
+fn commands() -> String {
+    let mut s =
+        String::from("# written by tests/tests/kdump_capture.rs\ninfo dumptool info $VMCORE\n");
+    for (codec, flag, flat) in VARIANTS {
+        let (ours, theirs) = if flat {
+            (
+                format!("dumptool filter -d {LEVEL} -{flag} -F $VMCORE | makedumpfile -R dumptool-{codec}.kdump"),
+                format!("makedumpfile -{flag} -d {LEVEL} -F $VMCORE | makedumpfile -R makedumpfile-{codec}.kdump"),
+            )
+        } else {
+            (
+                format!("dumptool filter -d {LEVEL} -{flag} --report json $VMCORE dumptool-{codec}.kdump"),
+                format!("makedumpfile -{flag} -d {LEVEL} $VMCORE makedumpfile-{codec}.kdump"),
+            )
+        };
+        writeln!(s, "dumptool-{codec} {ours}").unwrap();
+        writeln!(s, "makedumpfile-{codec} {theirs}").unwrap();
+    }
+    s
+}
+
+/// One line of the guest's results.txt (see scripts/measure.c).
+#[derive(Debug)]
+struct Measured {
+    name: String,
+    fields: Vec<(String, i64)>,
+}
+
+impl Measured {
+    fn get(&self, key: &str) -> i64 {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|&(_, v)| v)
+            .unwrap_or_else(|| panic!("run {}: no {key} in results.txt", self.name))
+    }
+}
+
+fn parse_results(path: &Path) -> Vec<Measured> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .map(|line| {
+            let mut name = None;
+            let mut fields = Vec::new();
+            for word in line.split_whitespace() {
+                let (k, v) = word
+                    .split_once('=')
+                    .unwrap_or_else(|| panic!("{}: bad word '{word}'", path.display()));
+                if k == "name" {
+                    name = Some(v.to_string());
+                } else {
+                    let v = v
+                        .parse()
+                        .unwrap_or_else(|_| panic!("{}: bad number in '{word}'", path.display()));
+                    fields.push((k.to_string(), v));
+                }
+            }
+            Measured {
+                name: name.unwrap_or_else(|| panic!("{}: line without name", path.display())),
+                fields,
+            }
+        })
+        .collect()
+}
+
+/// `key=value` of a file.
+fn key_value(path: &Path, key: &str) -> Option<String> {
+    std::fs::read_to_string(path)
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+        .map(str::to_string)
+}
+
+/// Pfns below `end` for which `dump` stores no data (at level 31 zero
+/// pages are excluded: makedumpfile's kdump points them at its shared zero page).
+fn no_data(dump: &Dump, end: u64) -> BTreeSet<u64> {
+    (0..end)
+        .filter(|&p| match dump.phys().page_state(p) {
+            PageState::Excluded | PageState::NotInDump | PageState::Incomplete => true,
+            PageState::Zero => LEVEL & 1 != 0,
+            PageState::Present => false,
+        })
+        .collect()
+}
+
+/// What comparing two outputs found.
+struct Compared {
+    ours_without: usize,
+    theirs_without: usize,
+    equal_pages: u64,
+    identical_files: bool,
+}
+
+/// Asserts that `ours` stores the pages `theirs` does (exactly, or on sid's
+/// kernel a superset) with the same bytes, and that both carry `release`.
+fn compare(suite: &str, what: &str, ours: &Path, theirs: &Path, release: &str) -> Compared {
+    let a = Dump::open(ours).unwrap_or_else(|e| panic!("{suite} {what}: {e}"));
+    let b = Dump::open(theirs).unwrap_or_else(|e| panic!("{suite} {what}: {e}"));
+    for d in [&a, &b] {
+        assert_eq!(
+            d.vmcoreinfo().and_then(|i| i.get("OSRELEASE")),
+            Some(release),
+            "{suite} {what}: {} carries another kernel's VMCOREINFO",
+            d.path().display()
+        );
+    }
+    let end = a.max_pfn().min(b.max_pfn());
+    let (na, nb) = (no_data(&a, end), no_data(&b, end));
+    let only_a: Vec<u64> = na.difference(&nb).take(8).copied().collect();
+    let only_b: Vec<u64> = nb.difference(&na).take(8).copied().collect();
+    if suite == "sid" {
+        // makedumpfile drops kernel-owned pages we keep (explained pfn by
+        // pfn in filter_vs_makedumpfile.rs); it never keeps one we drop.
+        assert!(
+            na.is_subset(&nb),
+            "{suite} {what}: dumptool drops pages makedumpfile keeps, e.g. {only_a:#x?}"
+        );
+    } else {
+        assert!(
+            na == nb,
+            "{suite} {what}: pages without data differ: dumptool {} makedumpfile {}; only dumptool's e.g. {only_a:#x?}; only makedumpfile's e.g. {only_b:#x?}",
+            na.len(),
+            nb.len()
+        );
+    }
+    let ps = a.page_size();
+    assert_eq!(ps, b.page_size(), "{suite} {what}: page sizes differ");
+    let (mut x, mut y) = (vec![0u8; ps as usize], vec![0u8; ps as usize]);
+    let mut equal_pages = 0;
+    for p in 0..end {
+        if a.phys().page_state(p).is_readable() && b.phys().page_state(p).is_readable() {
+            a.phys()
+                .read_phys(p * ps, &mut x)
+                .unwrap_or_else(|e| panic!("{suite} {what}: {e}"));
+            b.phys()
+                .read_phys(p * ps, &mut y)
+                .unwrap_or_else(|e| panic!("{suite} {what}: {e}"));
+            assert!(x == y, "{suite} {what}: pfn {p:#x} differs");
+            equal_pages += 1;
+        }
+    }
+    assert!(equal_pages > 0, "{suite} {what}: no page stored in both");
+    let identical_files =
+        std::fs::read(ours).expect("read") == std::fs::read(theirs).expect("read");
+    Compared {
+        ours_without: na.len(),
+        theirs_without: nb.len(),
+        equal_pages,
+        identical_files,
+    }
+}
+
+fn mib(kb: i64) -> String {
+    format!("{:.1}", kb as f64 / 1024.0)
+}
+
+fn check(suite: &'static str) {
+    let k = kernel(suite);
+    let release = k.release();
+    assert!(!release.is_empty(), "{}: no release file", k.dir.display());
+    let bin = dumptool_release();
+    let base = target_dir().join("kdump-capture");
+    std::fs::create_dir_all(&base).expect("mkdir target/kdump-capture");
+    let cmds = base.join(format!("{suite}.commands"));
+    std::fs::write(&cmds, commands()).expect("write the commands file");
+    let out = base.join(suite);
+    // This test's own folder: an earlier run's results go.
+    if out.exists() {
+        std::fs::remove_dir_all(&out).unwrap_or_else(|e| panic!("remove {}: {e}", out.display()));
+    }
+    let (mem, ck) = (mem_mib(), crashkernel_mib());
+
+    let _qemu = QEMU.lock().unwrap_or_else(|e| e.into_inner());
+    let t0 = std::time::Instant::now();
+    let o = Command::new("bash")
+        .arg(repo_root().join("scripts/kdump_run.sh"))
+        .args(["--suite", suite, "--dumptool"])
+        .arg(&bin)
+        .arg("--commands")
+        .arg(&cmds)
+        .arg("--out")
+        .arg(&out)
+        .args(["--mem", &mem.to_string(), "--crashkernel", &ck.to_string()])
+        // About 2 min per kernel under TCG; a hung guest fails the test.
+        .args(["--timeout", "600"])
+        .output()
+        .expect("run bash scripts/kdump_run.sh");
+    let host_s = t0.elapsed().as_secs_f64();
+    drop(_qemu);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.success(),
+        "{suite}: scripts/kdump_run.sh failed ({}):\n{stderr}",
+        o.status
+    );
+    eprintln!("{stderr}");
+    let res = out.join("results");
+
+    // The capture kernel ran from the panic and read /proc/vmcore.
+    let console = std::fs::read(out.join("console.log")).expect("console.log");
+    let console = String::from_utf8_lossy(&console);
+    let banner = format!("Linux version {release} ");
+    let boots = console.matches(&banner).count();
+    assert_eq!(
+        boots, 2,
+        "{suite}: console shows {boots} boots of {release}, not the first and the capture kernel"
+    );
+    let crash = console
+        .find("Kernel panic - not syncing: sysrq triggered crash")
+        .unwrap_or_else(|| panic!("{suite}: no sysrq panic on the console"));
+    let second_boot = console.rfind(&banner).expect("banner");
+    assert!(
+        crash < second_boot,
+        "{suite}: the capture kernel did not boot after the panic"
+    );
+    assert!(
+        console.contains("KTYPE-KDUMP-DONE"),
+        "{suite}: the capture kernel did not finish its runs"
+    );
+    let capture = res.join("capture.txt");
+    assert_eq!(
+        key_value(&capture, "release").as_deref(),
+        Some(release.as_str())
+    );
+    let cmdline = key_value(&capture, "cmdline").unwrap_or_default();
+    assert!(
+        cmdline.contains("elfcorehdr="),
+        "{suite}: the capture kernel's command line has no elfcorehdr= (not a kdump boot): {cmdline}"
+    );
+    let vmcore_bytes: u64 = key_value(&capture, "vmcore_bytes")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!(vmcore_bytes > 0, "{suite}: /proc/vmcore was empty");
+
+    // Every run exited 0.
+    let runs = parse_results(&res.join("results.txt"));
+    let cmds_text = commands();
+    let names: Vec<&str> = cmds_text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(
+        runs.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+        names,
+        "{suite}: results.txt lacks runs"
+    );
+    for r in &runs {
+        let err =
+            std::fs::read_to_string(res.join(format!("{}.stderr", r.name))).unwrap_or_default();
+        assert_eq!(r.get("status"), 0, "{suite}: run {} failed: {err}", r.name);
+    }
+
+    // dumptool info on /proc/vmcore names the kernel.
+    let info = std::fs::read_to_string(res.join("info.stdout")).expect("info.stdout");
+    let kernel_line = info
+        .lines()
+        .find(|l| l.starts_with("kernel:"))
+        .unwrap_or_else(|| panic!("{suite}: dumptool info printed no kernel line:\n{info}"));
+    assert_eq!(
+        kernel_line.split_whitespace().nth(1),
+        Some(release.as_str()),
+        "{suite}: {kernel_line}"
+    );
+    assert!(
+        info.contains("dump:          /proc/vmcore"),
+        "{suite}: {info}"
+    );
+
+    // Same codec and level: the same pages, byte for byte.
+    let mut notes = String::new();
+    for (codec, _, _) in VARIANTS {
+        let what = format!("-d {LEVEL} {codec}");
+        let c = compare(
+            suite,
+            &what,
+            &res.join(format!("dumptool-{codec}.kdump")),
+            &res.join(format!("makedumpfile-{codec}.kdump")),
+            &release,
+        );
+        writeln!(
+            notes,
+            "{what}: {} pages stored by both, equal; without data: dumptool {}, makedumpfile {}; files {}",
+            c.equal_pages,
+            c.ours_without,
+            c.theirs_without,
+            if c.identical_files { "byte-identical" } else { "differ (same pages)" }
+        )
+        .unwrap();
+    }
+    // dumptool's JSON report parses as far as this test needs: it is JSON text.
+    let report = std::fs::read_to_string(res.join("dumptool-lzo.stdout")).unwrap_or_default();
+    assert!(
+        report.trim_start().starts_with('{'),
+        "{suite}: --report json printed: {report}"
+    );
+
+    // The record: time and peak memory per run.
+    let run_txt = out.join("run.txt");
+    let rv = |k: &str| key_value(&run_txt, k).unwrap_or_default();
+    let mut table = String::new();
+    writeln!(
+        table,
+        "kdump {suite} ({release}): guest {mem} MiB, crashkernel={ck}M, /proc/vmcore {} MiB; capture initramfs {} MiB",
+        vmcore_bytes >> 20,
+        rv("capture_initrd_bytes").parse::<u64>().unwrap_or(0) >> 20
+    )
+    .unwrap();
+    writeln!(
+        table,
+        "qemu (TCG): workload ready {} s, crash {} s, capture /init {} s, total {} s; host total {host_s:.0} s",
+        rv("workload_ready_s"),
+        rv("crash_s"),
+        rv("capture_init_s"),
+        rv("qemu_total_s")
+    )
+    .unwrap();
+    writeln!(
+        table,
+        "{:<22} {:>8} {:>12} {:>12} {:>13} {:>8}",
+        "run", "wall s", "maxrss MiB", "peak RSS MiB", "peak anon MiB", "out MiB"
+    )
+    .unwrap();
+    for r in &runs {
+        let size = std::fs::metadata(res.join(format!("{}.kdump", r.name)))
+            .map(|m| format!("{:.1}", m.len() as f64 / (1 << 20) as f64))
+            .unwrap_or_else(|_| "-".into());
+        writeln!(
+            table,
+            "{:<22} {:>8.2} {:>12} {:>12} {:>13} {:>8}",
+            r.name,
+            r.get("wall_ms") as f64 / 1000.0,
+            mib(r.get("maxrss_kb")),
+            mib(r.get("peak_rss_kb")),
+            mib(r.get("peak_anon_kb")),
+            size
+        )
+        .unwrap();
+    }
+    table.push_str(&notes);
+    println!("{table}");
+    std::fs::write(base.join(format!("bench-{suite}.txt")), &table).expect("write the table");
+}
+
+#[test]
+fn kdump_6_1() {
+    check("bookworm");
+}
+
+#[test]
+fn kdump_6_12() {
+    check("trixie");
+}
+
+#[test]
+fn kdump_newest_kernel() {
+    check("sid");
+}
