@@ -40,6 +40,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Run as `makedumpfile` (a symlink or copy): makedumpfile's command line.
+    let mut argv = std::env::args_os();
+    if let Some(argv0) = argv.next() {
+        if dumptool::compat::makedumpfile::invoked_as_makedumpfile(&argv0) {
+            let rest: Vec<_> = argv.collect();
+            return dumptool::compat::makedumpfile::main(&rest);
+        }
+    }
     let mut cli = Cli::parse();
     if let Command::Filter(args) = &mut cli.command {
         match commands::filter::start_threads(args) {
