@@ -10,9 +10,12 @@
 //! - [`filter`]: page classification with makedumpfile's dump levels, and erasers.
 //! - [`write`](mod@write): kdump-compressed and ELF writers driven by a
 //!   [`write::PageSelector`], the hook for filters of your own.
+//! - [`compat`]: makedumpfile's own command line, for kdump scripts (the
+//!   binary run as `makedumpfile`), translated into the commands.
 //! - [`commands`]: the `dumptool` subcommands (`filter`, `dmesg`, `info`, `syms`, `btf`).
 
 pub mod commands;
+pub mod compat;
 pub mod dump;
 pub mod filter;
 pub mod kernel;

@@ -39,75 +39,32 @@ enum Command {
     },
 }
 
-/// Caps `--threads` at the CPUs this process may use (with a note on
-/// stderr) and starts rayon's global pool with that many threads; a thread
-/// that cannot start is an error.
-fn start_threads(args: &mut commands::filter::FilterArgs) -> Result<(), String> {
-    let available = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if args.threads > available {
-        eprintln!(
-            "dumptool: note: --threads {} capped at {available}, the CPUs available",
-            args.threads
-        );
-        args.threads = available;
-    }
-    // Large reads of a kdump-compressed input decompress on rayon's global
-    // pool: as many threads as the filter may use.
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads.max(1))
-        .build_global()
-        .map_err(|e| format!("cannot start {} threads: {e}", args.threads.max(1)))
-}
-
-/// What `dumptool filter` must say on stderr besides its report: pages of
-/// the input that could not be read (makedumpfile announces them too).
-fn filter_warnings(args: &commands::filter::FilterArgs, summary: &commands::filter::FilterSummary) {
-    // Rules of the asked dump level that this kernel cannot honour: their
-    // pages were kept, and the user must know why the dump is larger.
-    let relevant: Vec<_> = summary
-        .degraded
-        .iter()
-        .filter(|d| args.level & d.level_bit != 0)
-        .collect();
-    for d in &relevant {
-        eprintln!(
-            "dumptool: warning: {} switched off, its pages are kept: {}",
-            d.rule, d.missing
-        );
-    }
-    if !relevant.is_empty() {
-        for p in &summary.binding_problems {
-            eprintln!("dumptool: warning: {p}");
+fn main() -> ExitCode {
+    // Run as `makedumpfile` (a symlink or copy): makedumpfile's command line.
+    let mut argv = std::env::args_os();
+    if let Some(argv0) = argv.next() {
+        if dumptool::compat::makedumpfile::invoked_as_makedumpfile(&argv0) {
+            let rest: Vec<_> = argv.collect();
+            return dumptool::compat::makedumpfile::main(&rest);
         }
     }
-    let n = summary.stats.unreadable;
-    if n > 0 {
-        let what = if args.elf {
-            "the ELF output lacks them"
-        } else {
-            "the output marks them incomplete"
-        };
-        eprintln!(
-            "dumptool: warning: {n} page{} of {} could not be read (the dump is cut short or \
-             damaged there); {what}",
-            if n == 1 { "" } else { "s" },
-            args.input.display()
-        );
-    }
-}
-
-fn main() -> ExitCode {
     let mut cli = Cli::parse();
     if let Command::Filter(args) = &mut cli.command {
-        if let Err(e) = start_threads(args) {
-            eprintln!("dumptool: {e}");
-            return ExitCode::FAILURE;
+        match commands::filter::start_threads(args) {
+            Ok(Some(note)) => eprintln!("dumptool: {note}"),
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("dumptool: {e}");
+                return ExitCode::FAILURE;
+            }
         }
     }
     let result = match &cli.command {
         Command::Filter(args) => commands::filter::run(args)
             .map(|(summary, report)| {
-                filter_warnings(args, &summary);
+                for w in commands::filter::warnings(args, &summary) {
+                    eprintln!("dumptool: {w}");
+                }
                 report
             })
             .map_err(|e| e.to_string()),

@@ -390,3 +390,66 @@ pub fn report_json(s: &FilterSummary, args: &FilterArgs) -> String {
     });
     format!("{v:#}\n")
 }
+
+/// Caps `--threads` at the CPUs this process may use (the note for stderr
+/// is returned) and starts rayon's global pool with that many threads; a
+/// thread that cannot start is an error. Call once, before [`run`].
+pub fn start_threads(args: &mut FilterArgs) -> Result<Option<String>, String> {
+    let available = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut note = None;
+    if args.threads > available {
+        note = Some(format!(
+            "note: --threads {} capped at {available}, the CPUs available",
+            args.threads
+        ));
+        args.threads = available;
+    }
+    // Large reads of a kdump-compressed input decompress on rayon's global
+    // pool: as many threads as the filter may use.
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.max(1))
+        .build_global()
+        .map_err(|e| format!("cannot start {} threads: {e}", args.threads.max(1)))?;
+    Ok(note)
+}
+
+/// What `dumptool filter` must say on stderr besides its report (one line
+/// each, `warning: ...`): rules of the asked level switched off on this
+/// kernel, and pages of the input that could not be read (makedumpfile
+/// announces them too).
+pub fn warnings(args: &FilterArgs, summary: &FilterSummary) -> Vec<String> {
+    let mut out = Vec::new();
+    // Rules of the asked dump level that this kernel cannot honour: their
+    // pages were kept, and the user must know why the dump is larger.
+    let relevant: Vec<_> = summary
+        .degraded
+        .iter()
+        .filter(|d| args.level & d.level_bit != 0)
+        .collect();
+    for d in &relevant {
+        out.push(format!(
+            "warning: {} switched off, its pages are kept: {}",
+            d.rule, d.missing
+        ));
+    }
+    if !relevant.is_empty() {
+        for p in &summary.binding_problems {
+            out.push(format!("warning: {p}"));
+        }
+    }
+    let n = summary.stats.unreadable;
+    if n > 0 {
+        let what = if args.elf {
+            "the ELF output lacks them"
+        } else {
+            "the output marks them incomplete"
+        };
+        out.push(format!(
+            "warning: {n} page{} of {} could not be read (the dump is cut short or \
+             damaged there); {what}",
+            if n == 1 { "" } else { "s" },
+            args.input.display()
+        ));
+    }
+    out
+}

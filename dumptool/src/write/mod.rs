@@ -41,9 +41,11 @@ mod kdump;
 mod meta;
 mod output;
 mod pages;
+mod rearrange;
 mod window;
 
 pub use error::WriteError;
+pub use rearrange::{rearrange, write_file, Rearranged};
 
 use crate::dump::Dump;
 use output::{Sink, Target};
