@@ -97,6 +97,10 @@ printf 'CAPTURE_APPEND="%s"\n' "$capture_append" >"$r/etc/kdump/params"
 t=$work/tool
 mkdir -p "$t/bin"
 objcopy --strip-debug "$dumptool" "$t/bin/dumptool" || die "objcopy --strip-debug $dumptool failed"
+# dumptool under makedumpfile's name (it then takes makedumpfile's command line), outside PATH:
+# the commands run kdump-tools' own command lines as `/opt/dumptool/makedumpfile ...`.
+mkdir -p "$t/opt/dumptool"
+ln -s /bin/dumptool "$t/opt/dumptool/makedumpfile"
 while read -r lib; do
 	[[ -n $lib ]] || continue
 	mkdir -p "$t$(dirname "$lib")"

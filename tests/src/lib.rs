@@ -5,5 +5,6 @@
 pub mod bpftool;
 pub mod dump_navigate;
 pub mod fixtures;
+pub mod guest;
 pub mod pahole;
 pub mod patch;

@@ -68,6 +68,12 @@ pub fn find_all(hay: &[u8], needle: &[u8]) -> Vec<usize> {
 pub fn rename_btf(bytes: &[u8], strings: (u64, u64), name: &str) -> Vec<Patch> {
     let table = &bytes[strings.0 as usize..strings.1 as usize];
     let needle = format!("\0{name}\0");
+    let renamed = format!("\0Q{}\0", &name[1..]);
+    assert!(
+        find_all(table, renamed.as_bytes()).is_empty(),
+        "Q{} already exists",
+        &name[1..]
+    );
     let at = find_all(table, needle.as_bytes());
     assert_eq!(at.len(), 1, "{name} in the BTF strings: {at:?}");
     let off = strings.0 + at[0] as u64 + 1;

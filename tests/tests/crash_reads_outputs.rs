@@ -41,8 +41,9 @@
 //! crash runs per kernel, about 5 minutes of CPU for the three kernels.
 
 use dumptool::commands::filter::{run, FilterArgs};
-use dumptool::dump::{Dump, PageState};
-use ktype_tests::fixtures::{crash, crash_vmlinux, kernel, repo_root, vmcore, Kernel, Vmcore};
+use dumptool::dump::Dump;
+use ktype_tests::fixtures::{crash, crash_vmlinux, kernel, repo_root, vmcore, Kernel};
+use ktype_tests::guest::{excluded_pages, workload_pid};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::os::unix::fs::FileExt;
@@ -256,51 +257,6 @@ fn crash_flags(vmlinux: &Path, src: &Path, probes: &[u64]) -> (Vec<&'static str>
         );
         flags.push(off);
     }
-}
-
-/// The pid `workload` printed on the guest's console (`..., pid N`).
-fn workload_pid(v: &Vmcore) -> u64 {
-    let path = v.dir.join("console.log");
-    let console = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let console = String::from_utf8_lossy(&console);
-    let line = console
-        .lines()
-        .find(|l| l.starts_with("workload: anon"))
-        .unwrap_or_else(|| panic!("{}: no `workload: anon` line", path.display()));
-    line.rsplit_once("pid ")
-        .and_then(|(_, p)| p.trim().parse().ok())
-        .unwrap_or_else(|| panic!("{}: no pid in {line:?}", path.display()))
-}
-
-/// Two pages the kdump output `kdump` leaves out: one the source holds with
-/// the workload's anonymous data and one the source holds all zero.
-fn excluded_pages(src: &Dump, kdump: &Dump) -> (u64, u64) {
-    let ps = src.page_size();
-    let mut buf = vec![0u8; ps as usize];
-    let (mut user, mut zero) = (None, None);
-    for pfn in 0..kdump.max_pfn() {
-        let state = kdump.phys().page_state(pfn);
-        let want = match state {
-            PageState::Excluded => user.is_none(),
-            PageState::Zero => zero.is_none(),
-            _ => false,
-        };
-        if !want || src.phys().read_phys(pfn * ps, &mut buf).is_err() {
-            continue;
-        }
-        if state == PageState::Excluded && buf.starts_with(b"KTYPE-ANON page=") {
-            user = Some(pfn * ps);
-        } else if state == PageState::Zero && buf.iter().all(|&b| b == 0) {
-            zero = Some(pfn * ps);
-        }
-        if let (Some(u), Some(z)) = (user, zero) {
-            return (u, z);
-        }
-    }
-    panic!(
-        "{}: no excluded workload page ({user:?}) or excluded zero page ({zero:?})",
-        kdump.path().display()
-    );
 }
 
 /// Sets each `PT_LOAD`'s `p_memsz` to its `p_filesz` in the ELF file `path`

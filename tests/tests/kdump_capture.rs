@@ -12,7 +12,10 @@
 //! variant (lzo, zlib, and lzo through `-F | makedumpfile -R`) dumptool's
 //! output stores the pages makedumpfile's does (on sid's kernel a superset:
 //! the kernel-owned pages explained in filter_vs_makedumpfile.rs), byte for
-//! byte. The time and memory table (for a pipeline: its whole process tree,
+//! byte; the same for the ELF outputs (`-E`); drgn (with the `-dbg`
+//! vmlinux) finds the same tasks, modules and log in dumptool's lzo, zlib
+//! and ELF outputs as in makedumpfile's; `dumptool dmesg` prints exactly
+//! what `makedumpfile --dump-dmesg` writes. The time and memory table (for a pipeline: its whole process tree,
 //! `makedumpfile -R` included) is printed and saved to
 //! `target/kdump-capture/bench-<suite>.txt` (a record, not asserted).
 //!
@@ -125,7 +128,57 @@ fn commands() -> String {
         writeln!(s, "dumptool-{codec} {ours}").unwrap();
         writeln!(s, "makedumpfile-{codec} {theirs}").unwrap();
     }
+    // ELF output (what crash and drgn read most directly), and the kernel
+    // log, which kdump-tools saves before the dump.
+    writeln!(
+        s,
+        "dumptool-elf dumptool filter -d {LEVEL} -E $VMCORE dumptool-elf.elf"
+    )
+    .unwrap();
+    writeln!(
+        s,
+        "makedumpfile-elf makedumpfile -E -d {LEVEL} $VMCORE makedumpfile-elf.elf"
+    )
+    .unwrap();
+    // kdump-tools' own command lines (Debian's kdump-config: the log, then
+    // the dump through -F to a pipe), with dumptool as `makedumpfile`.
+    s.push_str("dumptool-kdump-tools-dmesg /opt/dumptool/makedumpfile --dump-dmesg $VMCORE dumptool-kdump-tools-dmesg.txt\n");
+    s.push_str("dumptool-kdump-tools /opt/dumptool/makedumpfile -F -c -d 31 $VMCORE | makedumpfile -R dumptool-kdump-tools.kdump\n");
+    s.push_str("dumptool-dmesg dumptool dmesg $VMCORE > dumptool-dmesg.txt\n");
+    s.push_str("makedumpfile-dmesg makedumpfile --dump-dmesg $VMCORE makedumpfile-dmesg.txt\n");
     s
+}
+
+/// Tasks, modules and log records drgn finds in `dump` with `vmlinux`'s
+/// debug info (`tests/tests/debugger/walk.py`), as sorted lines.
+fn drgn_walk(dump: &Path, vmlinux: &Path) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let script = repo_root().join("tests/tests/debugger/walk.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .arg(dump)
+        .arg(vmlinux)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run python3 {}: {e}", script.display()));
+    assert!(
+        out.status.success(),
+        "drgn on {} failed: {}\n{}",
+        dump.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut facts = (Vec::new(), Vec::new(), Vec::new());
+    for line in text.lines() {
+        match line.split('\t').next() {
+            Some("task") => facts.0.push(line.to_string()),
+            Some("module") => facts.1.push(line.to_string()),
+            Some("log") => facts.2.push(line.to_string()),
+            _ => {}
+        }
+    }
+    facts.0.sort();
+    facts.1.sort();
+    facts
 }
 
 /// One line of the guest's results.txt (see scripts/measure.c).
@@ -203,17 +256,44 @@ struct Compared {
 
 /// Asserts that `ours` stores the pages `theirs` does (exactly, or on sid's
 /// kernel a superset) with the same bytes, and that both carry `release`.
-fn compare(suite: &str, what: &str, ours: &Path, theirs: &Path, release: &str) -> Compared {
-    let a = Dump::open(ours).unwrap_or_else(|e| panic!("{suite} {what}: {e}"));
-    let b = Dump::open(theirs).unwrap_or_else(|e| panic!("{suite} {what}: {e}"));
-    for d in [&a, &b] {
-        assert_eq!(
-            d.vmcoreinfo().and_then(|i| i.get("OSRELEASE")),
-            Some(release),
-            "{suite} {what}: {} carries another kernel's VMCOREINFO",
-            d.path().display()
-        );
+/// Opens an output of the capture kernel's runs; it must carry `release`'s
+/// VMCOREINFO.
+fn open_output(suite: &str, path: &Path, release: &str) -> Dump {
+    let d = Dump::open(path).unwrap_or_else(|e| panic!("{suite}: {e}"));
+    assert_eq!(
+        d.vmcoreinfo().and_then(|i| i.get("OSRELEASE")),
+        Some(release),
+        "{suite}: {} carries another kernel's VMCOREINFO",
+        d.path().display()
+    );
+    d
+}
+
+/// Asserts that the pages below `end` that both `a` and `b` store are
+/// byte-identical; returns how many there are.
+fn equal_stored_pages(suite: &str, what: &str, a: &Dump, b: &Dump, end: u64) -> u64 {
+    let ps = a.page_size();
+    assert_eq!(ps, b.page_size(), "{suite} {what}: page sizes differ");
+    let (mut x, mut y) = (vec![0u8; ps as usize], vec![0u8; ps as usize]);
+    let mut equal_pages = 0;
+    for p in 0..end {
+        if a.phys().page_state(p).is_readable() && b.phys().page_state(p).is_readable() {
+            a.phys()
+                .read_phys(p * ps, &mut x)
+                .unwrap_or_else(|e| panic!("{suite} {what}: {e}"));
+            b.phys()
+                .read_phys(p * ps, &mut y)
+                .unwrap_or_else(|e| panic!("{suite} {what}: {e}"));
+            assert!(x == y, "{suite} {what}: pfn {p:#x} differs");
+            equal_pages += 1;
+        }
     }
+    equal_pages
+}
+
+fn compare(suite: &str, what: &str, ours: &Path, theirs: &Path, release: &str) -> Compared {
+    let a = open_output(suite, ours, release);
+    let b = open_output(suite, theirs, release);
     let end = a.max_pfn().min(b.max_pfn());
     let (na, nb) = (no_data(&a, end), no_data(&b, end));
     let only_a: Vec<u64> = na.difference(&nb).take(8).copied().collect();
@@ -233,22 +313,7 @@ fn compare(suite: &str, what: &str, ours: &Path, theirs: &Path, release: &str) -
             nb.len()
         );
     }
-    let ps = a.page_size();
-    assert_eq!(ps, b.page_size(), "{suite} {what}: page sizes differ");
-    let (mut x, mut y) = (vec![0u8; ps as usize], vec![0u8; ps as usize]);
-    let mut equal_pages = 0;
-    for p in 0..end {
-        if a.phys().page_state(p).is_readable() && b.phys().page_state(p).is_readable() {
-            a.phys()
-                .read_phys(p * ps, &mut x)
-                .unwrap_or_else(|e| panic!("{suite} {what}: {e}"));
-            b.phys()
-                .read_phys(p * ps, &mut y)
-                .unwrap_or_else(|e| panic!("{suite} {what}: {e}"));
-            assert!(x == y, "{suite} {what}: pfn {p:#x} differs");
-            equal_pages += 1;
-        }
-    }
+    let equal_pages = equal_stored_pages(suite, what, &a, &b, end);
     assert!(equal_pages > 0, "{suite} {what}: no page stored in both");
     let identical_files =
         std::fs::read(ours).expect("read") == std::fs::read(theirs).expect("read");
@@ -398,6 +463,120 @@ fn check(suite: &'static str) {
         )
         .unwrap();
     }
+    // The ELF outputs (the capture kernel's /proc/vmcore has several memory
+    // ranges and a second segment for the kernel image, unlike qemu's
+    // dumps). makedumpfile's ELF writer stores the pages of a short
+    // excluded run (under 256 pages) anyway, to save program headers, so
+    // its ELF holds more pages than its own kdump output; dumptool's ELF
+    // stores exactly the pages its kdump output does. Pages stored by both
+    // are byte-identical; every page only makedumpfile's ELF stores is one
+    // its own kdump output excludes.
+    let (ours_elf, theirs_elf) = (
+        open_output(suite, &res.join("dumptool-elf.elf"), &release),
+        open_output(suite, &res.join("makedumpfile-elf.elf"), &release),
+    );
+    let (ours_kdump, theirs_kdump) = (
+        open_output(suite, &res.join("dumptool-lzo.kdump"), &release),
+        open_output(suite, &res.join("makedumpfile-lzo.kdump"), &release),
+    );
+    let end = ours_elf.max_pfn().min(theirs_elf.max_pfn());
+    let ours_elf_none = no_data(&ours_elf, end);
+    assert!(
+        ours_elf_none == no_data(&ours_kdump, end),
+        "{suite}: dumptool's ELF and kdump outputs store different pages"
+    );
+    let theirs_elf_none = no_data(&theirs_elf, end);
+    let theirs_kdump_none = no_data(&theirs_kdump, end);
+    let unexplained: Vec<u64> = ours_elf_none
+        .difference(&theirs_elf_none)
+        .filter(|p| !theirs_kdump_none.contains(p))
+        .take(8)
+        .copied()
+        .collect();
+    assert!(
+        unexplained.is_empty(),
+        "{suite}: makedumpfile's ELF stores pages dumptool's does not, which its own kdump output keeps too: {unexplained:#x?}"
+    );
+    let equal = equal_stored_pages(suite, "-d 31 ELF", &ours_elf, &theirs_elf, end);
+    writeln!(
+        notes,
+        "-d {LEVEL} ELF: {equal} pages stored by both, equal; makedumpfile's ELF also stores {} pages its kdump output excludes",
+        ours_elf_none.difference(&theirs_elf_none).count()
+    )
+    .unwrap();
+
+    // drgn walks dumptool's outputs as it walks makedumpfile's: the same
+    // tasks, modules and kernel log.
+    let vmlinux = k.vmlinux_dbg();
+    let reference = drgn_walk(&res.join("makedumpfile-lzo.kdump"), &vmlinux);
+    assert!(
+        !reference.0.is_empty() && !reference.2.is_empty(),
+        "{suite}: drgn found no tasks or no log in makedumpfile's output"
+    );
+    for name in [
+        "dumptool-lzo.kdump",
+        "dumptool-zlib.kdump",
+        "dumptool-elf.elf",
+    ] {
+        let ours = drgn_walk(&res.join(name), &vmlinux);
+        assert_eq!(ours.0, reference.0, "{suite}: drgn's tasks in {name}");
+        assert_eq!(ours.1, reference.1, "{suite}: drgn's modules in {name}");
+        assert_eq!(ours.2, reference.2, "{suite}: drgn's log in {name}");
+    }
+    writeln!(
+        notes,
+        "drgn: {} tasks, {} modules, {} log records in dumptool's lzo, zlib and ELF outputs, as in makedumpfile's",
+        reference.0.len(),
+        reference.1.len(),
+        reference.2.len()
+    )
+    .unwrap();
+
+    // The kernel log, as makedumpfile --dump-dmesg writes it.
+    let ours = std::fs::read(res.join("dumptool-dmesg.txt")).expect("dumptool-dmesg.txt");
+    let theirs = std::fs::read(res.join("makedumpfile-dmesg.txt")).expect("makedumpfile-dmesg.txt");
+    assert!(
+        String::from_utf8_lossy(&theirs).contains(&format!("Linux version {release}")),
+        "{suite}: makedumpfile's log lacks the banner"
+    );
+    assert!(
+        ours == theirs,
+        "{suite}: dumptool dmesg on /proc/vmcore differs from makedumpfile --dump-dmesg ({} vs {} bytes)",
+        ours.len(),
+        theirs.len()
+    );
+    let via_name = std::fs::read(res.join("dumptool-kdump-tools-dmesg.txt"))
+        .expect("dumptool-kdump-tools-dmesg.txt");
+    assert!(
+        via_name == theirs,
+        "{suite}: dumptool run as makedumpfile --dump-dmesg wrote another log"
+    );
+    writeln!(
+        notes,
+        "dmesg: identical to makedumpfile --dump-dmesg ({} bytes), also run as `makedumpfile --dump-dmesg`",
+        ours.len()
+    )
+    .unwrap();
+    // Debian kdump-tools' dump command (`makedumpfile -F -c -d 31 | ...`)
+    // run with dumptool as makedumpfile: the pages of dumptool's own -c run.
+    let c = compare(
+        suite,
+        "kdump-tools -F -c -d 31",
+        &res.join("dumptool-kdump-tools.kdump"),
+        &res.join("dumptool-zlib.kdump"),
+        &release,
+    );
+    assert!(
+        c.ours_without == c.theirs_without,
+        "{suite}: kdump-tools' command line through dumptool-as-makedumpfile stores other pages than dumptool filter -c"
+    );
+    writeln!(
+        notes,
+        "kdump-tools' `makedumpfile -F -c -d 31 /proc/vmcore | makedumpfile -R` with dumptool as makedumpfile: {} pages, as dumptool filter -c",
+        c.equal_pages
+    )
+    .unwrap();
+
     // dumptool's JSON report parses as far as this test needs: it is JSON text.
     let report = std::fs::read_to_string(res.join("dumptool-lzo.stdout")).unwrap_or_default();
     assert!(
@@ -432,9 +611,15 @@ fn check(suite: &'static str) {
     )
     .unwrap();
     for r in &runs {
-        let size = std::fs::metadata(res.join(format!("{}.kdump", r.name)))
-            .map(|m| format!("{:.1}", m.len() as f64 / (1 << 20) as f64))
-            .unwrap_or_else(|_| "-".into());
+        let size = ["kdump", "elf", "txt"]
+            .iter()
+            .find_map(|ext| std::fs::metadata(res.join(format!("{}.{ext}", r.name))).ok())
+            .map(|m| {
+                use std::os::unix::fs::MetadataExt;
+                // Disk used: an ELF output's excluded memory is a hole.
+                format!("{:.1}", (m.blocks() * 512) as f64 / (1 << 20) as f64)
+            })
+            .unwrap_or_else(|| "-".into());
         writeln!(
             table,
             "{:<22} {:>8.2} {:>12} {:>12} {:>13} {:>8}",

@@ -12,83 +12,14 @@ use dumptool::dump::Dump;
 use dumptool::filter::level::{
     EXCLUDE_CACHE, EXCLUDE_CACHE_PRIVATE, EXCLUDE_FREE, EXCLUDE_USER_DATA,
 };
-use dumptool::kernel::CrashedKernel;
 use ktype_tests::fixtures::{repo_root, vmcore, Vmcore};
-use ktype_tests::patch::{apply, file_offset, Patch};
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::FileExt;
+use ktype_tests::patch::{apply, btf_strings, find_all, rename_btf, rename_vmcoreinfo, Patch};
+use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 
 const CACHE: u32 = EXCLUDE_CACHE | EXCLUDE_CACHE_PRIVATE;
 const CACHE_USER: u32 = CACHE | EXCLUDE_USER_DATA;
 const ALL: u32 = CACHE_USER | EXCLUDE_FREE;
-
-/// Where the BTF's string table and the VMCOREINFO note lie in the ELF copy.
-struct Layout {
-    /// File range of vmlinux BTF's string section.
-    strings: (u64, u64),
-}
-
-fn layout(path: &Path) -> Layout {
-    let dump = Dump::open(path).unwrap_or_else(|e| panic!("{e}"));
-    let kernel = CrashedKernel::open(&dump).unwrap_or_else(|e| panic!("{e}"));
-    let start = kernel
-        .kallsyms()
-        .lookup("__start_BTF")
-        .expect("__start_BTF");
-    let btf = file_offset(&dump, &kernel, start);
-    let mut hdr = [0u8; 24];
-    File::open(path)
-        .and_then(|f| f.read_exact_at(&mut hdr, btf))
-        .expect("read the BTF header");
-    assert_eq!(&hdr[..2], &[0x9f, 0xeb], "BTF magic at {btf:#x}");
-    let u = |o: usize| u32::from_le_bytes(hdr[o..o + 4].try_into().unwrap()) as u64;
-    let (hdr_len, str_off, str_len) = (u(4), u(16), u(20));
-    // The string section must lie in one physical run: it does in these dumps
-    // (the kernel image is physically contiguous).
-    let strings = btf + hdr_len + str_off;
-    Layout {
-        strings: (strings, strings + str_len),
-    }
-}
-
-/// Renames `name` in the BTF string table `strings` (which starts at file
-/// offset `l.strings.0`): its first byte becomes 'Q'.
-fn rename_btf(strings: &[u8], l: &Layout, name: &str) -> Vec<Patch> {
-    let needle = format!("\0{name}\0");
-    let renamed = format!("\0Q{}\0", &name[1..]);
-    assert!(
-        find_all(strings, renamed.as_bytes()).is_empty(),
-        "Q{} already exists",
-        &name[1..]
-    );
-    let at = find_all(strings, needle.as_bytes());
-    assert_eq!(at.len(), 1, "{name} in the BTF strings: {at:?}");
-    let off = l.strings.0 + at[0] as u64 + 1;
-    vec![(off, b"Q".to_vec(), name.as_bytes()[..1].to_vec())]
-}
-
-/// Renames the VMCOREINFO key `key` (e.g. `NUMBER(PG_lru)=`) wherever its
-/// text stands in the dump `bytes`: its last character before `=` becomes 'Q'.
-fn rename_vmcoreinfo(bytes: &[u8], key: &str) -> Vec<Patch> {
-    let at = find_all(bytes, format!("\n{key}").as_bytes());
-    assert!(!at.is_empty(), "VMCOREINFO has no {key}");
-    // `\n{key}` starts at `a`: the character before '=' is at a + key.len() - 1.
-    let pos = key.len() - 1;
-    at.iter()
-        .map(|&a| ((a + pos) as u64, b"Q".to_vec(), vec![bytes[a + pos]]))
-        .collect()
-}
-
-fn find_all(hay: &[u8], needle: &[u8]) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while let Some(p) = hay[i..].windows(needle.len()).position(|w| w == needle) {
-        out.push(i + p);
-        i += p + 1;
-    }
-    out
-}
 
 /// Runs `dumptool filter -d 31` on `input` into `out`; the summary.
 fn filter(input: &Path, out: &Path) -> FilterSummary {
@@ -145,10 +76,10 @@ fn check(suite: &'static str) {
     let normal = filter(&copy, &normal_out);
     assert!(normal.degraded.is_empty(), "{suite}: {:?}", normal.degraded);
     let normal_kept = kept(&normal_out);
-    let l = layout(&copy);
+    let string_range = btf_strings(&copy);
     // The unpatched copy, read once: every case's patch offsets are found in it.
     let bytes = std::fs::read(&copy).expect("read the copy");
-    let strings = &bytes[l.strings.0 as usize..l.strings.1 as usize];
+    let strings = &bytes[string_range.0 as usize..string_range.1 as usize];
     let has = |name: &str| !find_all(strings, format!("\0{name}\0").as_bytes()).is_empty();
     let facts = Facts {
         page_types: has("PGTY_buddy"),
@@ -284,7 +215,7 @@ fn check(suite: &'static str) {
             let mut patches = Vec::new();
             // A case may list alternatives (renamed members across versions): each that exists.
             for name in case.btf.iter().filter(|n| has(n)) {
-                patches.extend(rename_btf(strings, &l, name));
+                patches.extend(rename_btf(&bytes, string_range, name));
             }
             if case.btf.contains(&"compound_head") {
                 assert!(!patches.is_empty(), "{suite}: no {}", facts.compound);
