@@ -150,8 +150,11 @@ fn commands() -> String {
 }
 
 /// Tasks, modules and log records drgn finds in `dump` with `vmlinux`'s
-/// debug info (`tests/tests/debugger/walk.py`), as sorted lines.
-fn drgn_walk(dump: &Path, vmlinux: &Path) -> (Vec<String>, Vec<String>, Vec<String>) {
+/// debug info (`tests/tests/debugger/walk.py`), as sorted lines; or what
+/// drgn said when it could not walk the dump.
+type Facts = (Vec<String>, Vec<String>, Vec<String>);
+
+fn drgn_walk(dump: &Path, vmlinux: &Path) -> Result<Facts, String> {
     let script = repo_root().join("tests/tests/debugger/walk.py");
     let out = Command::new("python3")
         .arg(&script)
@@ -159,15 +162,16 @@ fn drgn_walk(dump: &Path, vmlinux: &Path) -> (Vec<String>, Vec<String>, Vec<Stri
         .arg(vmlinux)
         .output()
         .unwrap_or_else(|e| panic!("cannot run python3 {}: {e}", script.display()));
-    assert!(
-        out.status.success(),
-        "drgn on {} failed: {}\n{}",
-        dump.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    if !out.status.success() {
+        return Err(format!(
+            "drgn on {} failed: {}\n{}",
+            dump.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let mut facts = (Vec::new(), Vec::new(), Vec::new());
+    let mut facts: Facts = (Vec::new(), Vec::new(), Vec::new());
     for line in text.lines() {
         match line.split('\t').next() {
             Some("task") => facts.0.push(line.to_string()),
@@ -178,7 +182,13 @@ fn drgn_walk(dump: &Path, vmlinux: &Path) -> (Vec<String>, Vec<String>, Vec<Stri
     }
     facts.0.sort();
     facts.1.sort();
-    facts
+    Ok(facts)
+}
+
+/// The pid the guest's workload printed on the console (`..., pid N`).
+fn workload_pid(console: &str) -> Option<u64> {
+    let line = console.lines().find(|l| l.starts_with("workload: anon"))?;
+    line.rsplit_once("pid ")?.1.trim().parse().ok()
 }
 
 /// One line of the guest's results.txt (see scripts/measure.c).
@@ -505,30 +515,67 @@ fn check(suite: &'static str) {
     )
     .unwrap();
 
-    // drgn walks dumptool's outputs as it walks makedumpfile's: the same
-    // tasks, modules and kernel log.
+    // drgn walks dumptool's outputs: they agree with each other, hold the
+    // workload's task, and equal what drgn finds in makedumpfile's output.
+    // On 7.x makedumpfile drops slab pages (their page type says slab; see
+    // filter_vs_makedumpfile.rs) that drgn needs for the pid radix tree:
+    // there drgn cannot walk makedumpfile's output, and says so.
     let vmlinux = k.vmlinux_dbg();
-    let reference = drgn_walk(&res.join("makedumpfile-lzo.kdump"), &vmlinux);
-    assert!(
-        !reference.0.is_empty() && !reference.2.is_empty(),
-        "{suite}: drgn found no tasks or no log in makedumpfile's output"
-    );
-    for name in [
+    let ours: Vec<(&str, Facts)> = [
         "dumptool-lzo.kdump",
         "dumptool-zlib.kdump",
         "dumptool-elf.elf",
-    ] {
-        let ours = drgn_walk(&res.join(name), &vmlinux);
-        assert_eq!(ours.0, reference.0, "{suite}: drgn's tasks in {name}");
-        assert_eq!(ours.1, reference.1, "{suite}: drgn's modules in {name}");
-        assert_eq!(ours.2, reference.2, "{suite}: drgn's log in {name}");
+    ]
+    .into_iter()
+    .map(|name| {
+        let f = drgn_walk(&res.join(name), &vmlinux).unwrap_or_else(|e| panic!("{suite}: {e}"));
+        (name, f)
+    })
+    .collect();
+    let first = &ours[0].1;
+    for (name, f) in &ours[1..] {
+        assert_eq!(
+            f, first,
+            "{suite}: drgn finds other tasks, modules or log in {name} than in {}",
+            ours[0].0
+        );
     }
+    let pid =
+        workload_pid(&console).unwrap_or_else(|| panic!("{suite}: no workload pid on the console"));
+    assert!(
+        first
+            .0
+            .iter()
+            .any(|t| t.split('\t').nth(1) == Some(pid.to_string().as_str())),
+        "{suite}: drgn does not find the workload (pid {pid}) in dumptool's outputs"
+    );
+    assert!(
+        first
+            .2
+            .iter()
+            .any(|l| l.contains(&format!("Linux version {release}"))),
+        "{suite}: drgn finds no banner in the log of dumptool's outputs"
+    );
+    let theirs = drgn_walk(&res.join("makedumpfile-lzo.kdump"), &vmlinux);
+    let reference = match &theirs {
+        Ok(f) => {
+            assert_eq!(
+                f, first,
+                "{suite}: drgn finds other facts in makedumpfile's output"
+            );
+            "as in makedumpfile's"
+        }
+        Err(e) if suite == "sid" && e.contains("Excluded page") => {
+            "makedumpfile's output cannot be walked (drgn: a page it needs was excluded)"
+        }
+        Err(e) => panic!("{suite}: {e}"),
+    };
     writeln!(
         notes,
-        "drgn: {} tasks, {} modules, {} log records in dumptool's lzo, zlib and ELF outputs, as in makedumpfile's",
-        reference.0.len(),
-        reference.1.len(),
-        reference.2.len()
+        "drgn: {} tasks (the workload's pid {pid} among them), {} modules, {} log records in dumptool's lzo, zlib and ELF outputs; {reference}",
+        first.0.len(),
+        first.1.len(),
+        first.2.len()
     )
     .unwrap();
 
@@ -614,11 +661,9 @@ fn check(suite: &'static str) {
         let size = ["kdump", "elf", "txt"]
             .iter()
             .find_map(|ext| std::fs::metadata(res.join(format!("{}.{ext}", r.name))).ok())
-            .map(|m| {
-                use std::os::unix::fs::MetadataExt;
-                // Disk used: an ELF output's excluded memory is a hole.
-                format!("{:.1}", (m.blocks() * 512) as f64 / (1 << 20) as f64)
-            })
+            // File length (an ELF output's excluded memory after its last
+            // data is a hole: the copy debugfs makes is not sparse).
+            .map(|m| format!("{:.1}", m.len() as f64 / (1 << 20) as f64))
             .unwrap_or_else(|| "-".into());
         writeln!(
             table,
