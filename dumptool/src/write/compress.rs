@@ -1,6 +1,6 @@
 //! Page compression for kdump-compressed output, with the codecs
 //! makedumpfile uses: zlib streams (`flate2` on zlib-rs), LZO1X-1
-//! (`lzo1x`), snappy's raw format (`snap`) and a zstd frame at level 1
+//! (our own, [`super::lzo`], byte for byte liblzo2's), snappy's raw format (`snap`) and a zstd frame at level 1
 //! (libzstd). A page whose compressed form is not smaller than the page is
 //! stored raw, as makedumpfile does.
 //!
@@ -101,7 +101,14 @@ fn zlib(page: &[u8]) -> Result<Option<Vec<u8>>, String> {
 
 #[cfg(feature = "lzo")]
 fn lzo(page: &[u8]) -> Result<Vec<u8>, String> {
-    Ok(lzo1x::compress(page, lzo1x::CompressLevel::default()))
+    thread_local! {
+        static LZO: RefCell<(super::lzo::Lzo1x, Vec<u8>)> =
+            RefCell::new((super::lzo::Lzo1x::new(), Vec::new()));
+    }
+    Ok(LZO.with_borrow_mut(|(c, out)| {
+        c.compress(page, out);
+        out.as_slice().to_vec()
+    }))
 }
 
 #[cfg(not(feature = "lzo"))]

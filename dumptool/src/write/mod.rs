@@ -38,6 +38,8 @@ mod elf;
 mod error;
 mod flat;
 mod kdump;
+#[cfg_attr(not(feature = "lzo"), allow(dead_code))]
+mod lzo;
 mod meta;
 mod output;
 mod pages;

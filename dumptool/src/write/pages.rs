@@ -165,17 +165,26 @@ impl<'a> PageWorker<'a> {
     }
 
     fn page(&self, pfn: u64, data: bool) -> Result<Page, WriteError> {
-        let mut buf = vec![0u8; self.page_size];
+        // One page buffer per thread, reused: pages are read into it, and
+        // only what is kept (compressed bytes, or a raw page) is copied out.
+        thread_local! {
+            static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        BUF.with_borrow_mut(|buf| {
+            buf.resize(self.page_size, 0);
+            self.page_in(pfn, data, buf)
+        })
+    }
+
+    fn page_in(&self, pfn: u64, data: bool, buf: &mut [u8]) -> Result<Page, WriteError> {
         let Some(paddr) = pfn.checked_mul(self.page_size as u64) else {
             return Ok(Page::Unreadable);
         };
-        if self.src.phys().read_phys(paddr, &mut buf).is_err()
-            && !self.read_partial(paddr, &mut buf)
-        {
+        if self.src.phys().read_phys(paddr, buf).is_err() && !self.read_partial(paddr, buf) {
             return Ok(Page::Unreadable);
         }
-        self.selector.rewrite(pfn, &mut buf);
-        if is_zero(&buf) {
+        self.selector.rewrite(pfn, buf);
+        if is_zero(buf) {
             return Ok(Page::Zero);
         }
         if !data {
@@ -184,14 +193,14 @@ impl<'a> PageWorker<'a> {
                 data: Vec::new(),
             });
         }
-        match compress(self.codec, &buf) {
+        match compress(self.codec, buf) {
             Ok(Some(z)) => Ok(Page::Stored {
                 flags: self.codec.flag(),
                 data: z,
             }),
             Ok(None) => Ok(Page::Stored {
                 flags: 0,
-                data: buf,
+                data: buf.to_vec(),
             }),
             Err(detail) => Err(WriteError::Compress {
                 codec: self.codec.name(),
