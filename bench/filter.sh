@@ -30,7 +30,7 @@ NORM=$OUT/$NAME.norm.elf
 cargo build -q --release -p dumptool --manifest-path "$REPO/Cargo.toml"
 OURS=$REPO/target/release/dumptool
 MDF=$FIX/tools/makedumpfile-sid/makedumpfile
-MDF_VERSION=$("$MDF" -v 2>&1 | head -1)
+MDF_VERSION=$("$MDF" -v 2>&1 | awk 'NR == 1')
 
 best() { # CMD... : "wall anon_kib size" of the fastest of RUNS runs; "failed in N/RUNS runs" if any fails
 	local b="" line failed=0 size
@@ -60,7 +60,8 @@ printf '| job | dumptool s | makedumpfile s | time ratio | dumptool MiB out | ma
 printf '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
 for job in "-d 31 -l" "-d 31 -z" "-d 31 -c" "-d 31 -p" "-d 31 -E" "-d 0 -z" "-d 0 -l"; do
 	# shellcheck disable=SC2086
-	if "$MDF" $job --dry-run "$NORM" "$OUT/x" 2>&1 | grep -qi "disabled\|not supported"; then
+	dry=$("$MDF" $job --dry-run "$NORM" "$OUT/x" 2>&1 || true)
+	if grep -i "disabled\|not supported" <<<"$dry" >/dev/null; then
 		echo "makedumpfile ($MDF_VERSION) cannot do '$job' here: it would store raw pages; not an anchor" >&2
 		exit 1
 	fi
