@@ -2,14 +2,15 @@
 # Benchmark of the main job: dumptool filter vs makedumpfile 1.7.8 (Debian
 # sid's build, which has every codec: zlib, lzo, snappy, zstd) on a real
 # dump made by scripts/fixtures.sh, side by side in one run: whole-process
-# wall time, peak anonymous memory and output size, best of RUNS, on one
+# wall time, peak anonymous memory and output size on disk, best of RUNS, on one
 # thread (both tools' default) and on two.
 #
 #   bench/filter.sh [RUNS] [SUITE] [MEM_MiB]     (defaults: 3 bookworm 3072)
 #
 # The anchor must really do the work: a makedumpfile that lacks a codec
-# stores raw pages with a warning, and such a row would compare nothing, so
-# the script stops if makedumpfile prints that warning.
+# (sid's has no snappy) stores raw pages with a warning, and such a row
+# would compare nothing, so
+# the script leaves such a job without numbers.
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RUNS=${1:-3}
@@ -40,7 +41,8 @@ best() { # CMD... : "wall anon_kib size" of the fastest of RUNS runs; "failed in
 			failed=$((failed + 1))
 			continue
 		fi
-		size=$(stat -c %s "$OUT/out" 2>/dev/null || echo 0)
+		# Bytes on disk (an ELF output's excluded memory is a hole).
+		size=$(stat -c '%b %B' "$OUT/out" 2>/dev/null | awk '{ print $1 * $2 }')
 		if [ -z "$b" ] || awk -v a="${line% *}" -v c="${b%% *}" 'BEGIN{exit !(a<c)}'; then b="$line $size"; fi
 	done
 	rm -f "$OUT/out"
@@ -62,8 +64,9 @@ for job in "-d 31 -l" "-d 31 -z" "-d 31 -c" "-d 31 -p" "-d 31 -E" "-d 0 -z" "-d 
 	# shellcheck disable=SC2086
 	dry=$("$MDF" $job --dry-run "$NORM" "$OUT/x" 2>&1 || true)
 	if grep -i "disabled\|not supported" <<<"$dry" >/dev/null; then
-		echo "makedumpfile ($MDF_VERSION) cannot do '$job' here: it would store raw pages; not an anchor" >&2
-		exit 1
+		# No row that compares nothing: the job is named, without numbers.
+		printf '| `%s` | - | makedumpfile lacks the codec (it would store raw pages): no anchor | | | | | | | | |\n' "$job"
+		continue
 	fi
 	# shellcheck disable=SC2086
 	o=$(ours filter $job "$SRC" "$OUT/out")
