@@ -104,8 +104,15 @@ struct CrashRun {
 /// file of its own (crash's `> FILE`): on its stdout, output of different
 /// commands can interleave.
 fn crash_run(vmlinux: &Path, dump: &Path, flags: &[&str], probes: &[u64]) -> CrashRun {
+    // Named after the dump's folder too: the kernels' tests run at once,
+    // and their source dumps are all called vmcore.elf.
+    let folder = dump
+        .parent()
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let dir = work().join(format!(
-        "{}.{}.crash",
+        "{folder}-{}.{}.crash",
         dump.file_name().unwrap().to_string_lossy(),
         std::process::id()
     ));
