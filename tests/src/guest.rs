@@ -9,14 +9,15 @@ use dumptool::dump::{Dump, PageState};
 pub fn workload_pid(v: &Vmcore) -> u64 {
     let path = v.dir.join("console.log");
     let console = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let console = String::from_utf8_lossy(&console);
-    let line = console
-        .lines()
-        .find(|l| l.starts_with("workload: anon"))
-        .unwrap_or_else(|| panic!("{}: no `workload: anon` line", path.display()));
-    line.rsplit_once("pid ")
-        .and_then(|(_, p)| p.trim().parse().ok())
-        .unwrap_or_else(|| panic!("{}: no pid in {line:?}", path.display()))
+    workload_pid_in(&String::from_utf8_lossy(&console))
+        .unwrap_or_else(|| panic!("{}: no `workload: anon ..., pid N` line", path.display()))
+}
+
+/// The pid in the `workload: anon ..., pid N` line of a guest's console
+/// text (the vmcores guest's, or the kdump guest's).
+pub fn workload_pid_in(console: &str) -> Option<u64> {
+    let line = console.lines().find(|l| l.starts_with("workload: anon"))?;
+    line.rsplit_once("pid ")?.1.trim().parse().ok()
 }
 
 /// Two pages the kdump output `kdump` leaves out: one the source holds with

@@ -24,6 +24,7 @@
 
 use dumptool::dump::{Dump, PageState};
 use ktype_tests::fixtures::{kernel, repo_root};
+use ktype_tests::guest::workload_pid_in;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -183,12 +184,6 @@ fn drgn_walk(dump: &Path, vmlinux: &Path) -> Result<Facts, String> {
     facts.0.sort();
     facts.1.sort();
     Ok(facts)
-}
-
-/// The pid the guest's workload printed on the console (`..., pid N`).
-fn workload_pid(console: &str) -> Option<u64> {
-    let line = console.lines().find(|l| l.starts_with("workload: anon"))?;
-    line.rsplit_once("pid ")?.1.trim().parse().ok()
 }
 
 /// One line of the guest's results.txt (see scripts/measure.c).
@@ -540,8 +535,8 @@ fn check(suite: &'static str) {
             ours[0].0
         );
     }
-    let pid =
-        workload_pid(&console).unwrap_or_else(|| panic!("{suite}: no workload pid on the console"));
+    let pid = workload_pid_in(&console)
+        .unwrap_or_else(|| panic!("{suite}: no workload pid on the console"));
     assert!(
         first
             .0

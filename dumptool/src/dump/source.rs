@@ -258,8 +258,16 @@ impl MmapSource {
         };
         // A file that cannot be mapped (some file systems; /proc/vmcore of
         // old kernels) is read with pread(2) instead.
-        if len > 0 && windowed.map(0, len.min(WINDOW)).is_err() {
-            windowed.mappable = false;
+        // The first window, mapped to find out, is kept for the first reads.
+        if len > 0 {
+            match windowed.map(0, len.min(WINDOW)) {
+                Ok(map) => windowed
+                    .recent
+                    .get_mut()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(Arc::new(Window { start: 0, map })),
+                Err(_) => windowed.mappable = false,
+            }
         }
         Ok(MmapSource {
             path: Arc::from(path),
