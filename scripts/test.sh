@@ -18,12 +18,19 @@ step "format and lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "fuzz targets build (their own workspace: fuzz/)"
+cargo build --locked --manifest-path fuzz/Cargo.toml --target-dir target/fuzz-build
+
 step "release build (the kdump test puts it in its guest)"
 cargo build --release --locked -p dumptool
 
 step "tests"
 status=0
 cargo test --workspace --locked --no-fail-fast 2>&1 | tee target/test-output.txt || status=$?
+# The fuzz targets replay their seeds (written by the tests above): no panic on any.
+for target in btf_parse btf_split dump_open; do
+    target/fuzz-build/debug/$target -runs=0 "target/fuzz-corpus/$target" 2>&1 | tail -1 || status=$?
+done
 # One closing line for the whole suite, counted from cargo's per-binary lines
 # (printed on failure too, then cargo's exit status is passed on).
 awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "\nsuite: %d passed, %d failed, %d skipped\n", p, f, i }' target/test-output.txt

@@ -3,6 +3,10 @@
 //! makedumpfile flattened format read in place. The format readers see only
 //! [`Source`].
 
+// System calls (libc, memmap2): every `unsafe` block below carries a SAFETY
+// comment (clippy::undocumented_unsafe_blocks is denied).
+#![allow(unsafe_code)]
+
 use super::error::DumpError;
 use memmap2::Mmap;
 use std::borrow::Cow;

@@ -9,6 +9,10 @@
 //! `O_TMPFILE` outputs need none of this: the kernel drops them with the
 //! process, SIGKILL included.)
 
+// System calls (libc, memmap2): every `unsafe` block below carries a SAFETY
+// comment (clippy::undocumented_unsafe_blocks is denied).
+#![allow(unsafe_code)]
+
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;

@@ -18,6 +18,10 @@
 //! makes every output take the named-temporary-file way, as on a
 //! filesystem without `O_TMPFILE` (for tests).
 
+// System calls (libc, memmap2): every `unsafe` block below carries a SAFETY
+// comment (clippy::undocumented_unsafe_blocks is denied).
+#![allow(unsafe_code)]
+
 use super::cleanup::{self, Registration};
 use super::dest::{self, Dest};
 use super::error::WriteError;

@@ -47,16 +47,18 @@ fn load(path: &Path) -> Result<Storage> {
     if len == 0 {
         return Ok(Storage::Owned(Vec::new()));
     }
-    // SAFETY-free: memmap2's map is `unsafe` because another process could
-    // truncate the file under us; we accept that documented risk for
-    // read-only inputs, as every mmap-based reader does.
-    #[allow(unsafe_code)]
     // A private read-only map: sysfs BTF files (kernel 6.16+) refuse shared ones.
-    match unsafe {
+    #[allow(unsafe_code)]
+    // SAFETY: memmap2's map is `unsafe` because another process could
+    // truncate or rewrite the file under us; we accept that documented risk
+    // for read-only inputs (BTF files are written once), as every mmap-based
+    // reader does.
+    let mapped = unsafe {
         memmap2::MmapOptions::new()
             .populate()
             .map_copy_read_only(&file)
-    } {
+    };
+    match mapped {
         Ok(map) => Ok(Storage::Mapped(map)),
         // sysfs files (/sys/kernel/btf/*) can be mapped only on newer kernels: read them.
         Err(_) => std::fs::read(path).map(Storage::Owned).map_err(io),
