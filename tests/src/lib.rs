@@ -3,6 +3,7 @@
 //! output of the anchor tools (pahole, bpftool).
 
 pub mod bpftool;
+pub mod drgn;
 pub mod dump_navigate;
 pub mod fixtures;
 pub mod guest;

@@ -16,12 +16,12 @@
 
 use dumptool::commands::filter::{run, FilterArgs};
 use dumptool::dump::Dump;
+use ktype_tests::drgn::{walk, Walk};
 use ktype_tests::fixtures::{kernel, repo_root, vmcore};
 use ktype_tests::guest::{excluded_pages, workload_pid};
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn work() -> PathBuf {
     let d = repo_root().join("target/debugger-walk");
@@ -29,55 +29,9 @@ fn work() -> PathBuf {
     d
 }
 
-/// What drgn found in one dump.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct Walk {
-    /// `(pid, comm)` of every task, in `for_each_task` order.
-    tasks: Vec<(u64, String)>,
-    /// Module names, in list order.
-    modules: Vec<String>,
-    /// `(timestamp ns, text)` of every printk record.
-    log: Vec<(u64, String)>,
-    /// `(paddr, zero|data|fault)` of the probed pages.
-    probes: Vec<(u64, String)>,
-}
-
-/// Runs `walk.py` on `dump` with `vmlinux`'s debug info, probing `probes`.
+/// drgn's walk of `dump`; a walk that fails fails the test.
 fn drgn_walk(dump: &Path, vmlinux: &Path, probes: &[u64]) -> Walk {
-    let script = repo_root().join("tests/tests/debugger/walk.py");
-    let out = Command::new("python3")
-        .arg(&script)
-        .arg(dump)
-        .arg(vmlinux)
-        .args(probes.iter().map(|p| format!("{p:#x}")))
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run python3 {}: {e}", script.display()));
-    assert!(
-        out.status.success(),
-        "drgn on {} ({}) failed: {}\n{}",
-        dump.display(),
-        vmlinux.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).expect("walk.py prints ASCII");
-    let mut w = Walk::default();
-    for line in text.lines() {
-        let f: Vec<&str> = line.splitn(3, '\t').collect();
-        let num = |s: &str| {
-            let s = s.trim_start_matches("0x");
-            u64::from_str_radix(s, if f[0] == "probe" { 16 } else { 10 })
-                .unwrap_or_else(|e| panic!("{}: bad line {line:?}: {e}", dump.display()))
-        };
-        match (f[0], f.len()) {
-            ("task", 3) => w.tasks.push((num(f[1]), f[2].to_string())),
-            ("module", 2) => w.modules.push(f[1].to_string()),
-            ("log", 3) => w.log.push((num(f[1]), f[2].to_string())),
-            ("probe", 3) => w.probes.push((num(f[1]), f[2].to_string())),
-            _ => panic!("{}: unexpected walk.py line {line:?}", dump.display()),
-        }
-    }
-    w
+    walk(dump, vmlinux, probes).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// `dumptool filter -f -d 31 -FLAG --threads 2 IN OUT`.
@@ -123,17 +77,19 @@ fn check(suite: &'static str) {
     let name = src_path.display();
     // Real facts of the source.
     assert!(
-        src.tasks.iter().any(|t| t == &(1, "init".to_string())),
+        src.tasks.iter().any(|t| t.pid == 1 && t.comm == "init"),
         "{name}: no pid 1 `init` among {:?}",
         src.tasks
     );
     let pid = workload_pid(&v);
     assert!(
-        src.tasks.contains(&(pid, "workload".to_string())),
-        "{name}: no `workload` task with pid {pid} (console.log) among {:?}",
+        src.tasks
+            .iter()
+            .any(|t| t.pid == pid && t.ppid == 1 && t.comm == "workload"),
+        "{name}: no `workload` task with pid {pid} (console.log), child of init, among {:?}",
         src.tasks
     );
-    let pids: BTreeSet<u64> = src.tasks.iter().map(|t| t.0).collect();
+    let pids: BTreeSet<u64> = src.tasks.iter().map(|t| t.pid).collect();
     assert_eq!(pids.len(), src.tasks.len(), "{name}: a pid listed twice");
     for m in ["ext4", "virtio_blk", "qemu_fw_cfg"] {
         assert!(

@@ -3,7 +3,7 @@
 # Loads the debug info of vmlinux only (module debug info is not available:
 # modules' missing debug info is tolerated, vmlinux's is required), then prints
 # one tab-separated line per fact, text escaped (\xNN, \n):
-#   task PID COMM          every task (for_each_task)
+#   task PID PPID STATE COMM   every task (for_each_task; STATE: task_state_to_char)
 #   module NAME            every module (for_each_module)
 #   log TIMESTAMP_NS TEXT  every printk record (get_printk_records)
 #   probe PADDR zero|data|fault   a page read at a physical address
@@ -13,6 +13,7 @@ import drgn
 from drgn.helpers.linux.module import for_each_module
 from drgn.helpers.linux.pid import for_each_task
 from drgn.helpers.linux.printk import get_printk_records
+from drgn.helpers.linux.sched import task_state_to_char
 
 
 def esc(b):
@@ -35,7 +36,9 @@ if main is None or main.debug_file_path is None:
     sys.exit(f"drgn found no debug info for vmlinux ({vmlinux}) with {dump}")
 out = []
 for t in for_each_task(prog):
-    out.append(f"task\t{t.pid.value_()}\t{esc(t.comm.string_())}")
+    ppid = t.real_parent.pid.value_()
+    state = task_state_to_char(t)
+    out.append(f"task\t{t.pid.value_()}\t{ppid}\t{state}\t{esc(t.comm.string_())}")
 for m in for_each_module(prog):
     out.append(f"module\t{esc(m.name.string_())}")
 for r in get_printk_records(prog):
