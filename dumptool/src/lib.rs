@@ -6,6 +6,8 @@
 //!
 //! - [`dump`]: readers of ELF, kdump-compressed and flattened dumps; VMCOREINFO;
 //!   x86_64 address translation.
+//! - [`format`]: the on-disk formats (kdump, flattened, ELF, notes, codecs),
+//!   one definition each for the readers and the writers.
 //! - [`kernel`]: the crashed kernel from its dump alone (kallsyms, BTF, modules).
 //! - [`filter`]: page classification with makedumpfile's dump levels, and erasers.
 //! - [`write`](mod@write): kdump-compressed and ELF writers driven by a
@@ -18,6 +20,7 @@ pub mod commands;
 pub mod compat;
 pub mod dump;
 pub mod filter;
+pub mod format;
 pub mod kernel;
 pub mod layout_dump;
 pub mod write;

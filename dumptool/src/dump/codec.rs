@@ -4,72 +4,30 @@
 //! buffer and must fill it exactly; anything else is an error, never a
 //! panic.
 
+use crate::format::Compression;
 use std::cell::RefCell;
-
-/// How a kdump page is stored (from its descriptor's flags).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Codec {
-    /// `DUMP_DH_COMPRESSED_ZLIB` (0x1).
-    Zlib,
-    /// `DUMP_DH_COMPRESSED_LZO` (0x2).
-    Lzo,
-    /// `DUMP_DH_COMPRESSED_SNAPPY` (0x4).
-    Snappy,
-    /// `DUMP_DH_COMPRESSED_ZSTD` (0x20).
-    Zstd,
-}
-
-/// Page descriptor / header status flag: zlib.
-pub const DUMP_DH_COMPRESSED_ZLIB: u32 = 0x1;
-/// Page descriptor / header status flag: LZO.
-pub const DUMP_DH_COMPRESSED_LZO: u32 = 0x2;
-/// Page descriptor / header status flag: snappy.
-pub const DUMP_DH_COMPRESSED_SNAPPY: u32 = 0x4;
-/// Header status flag: the dump is incomplete.
-pub const DUMP_DH_COMPRESSED_INCOMPLETE: u32 = 0x8;
-/// Header status flag: unused vmemmap pages were excluded.
-pub const DUMP_DH_EXCLUDED_VMEMMAP: u32 = 0x10;
-/// Page descriptor / header status flag: zstd.
-pub const DUMP_DH_COMPRESSED_ZSTD: u32 = 0x20;
 
 /// Largest zstd window accepted (pages are at most 64 KiB).
 const MAX_ZSTD_WINDOW: u64 = 8 << 20;
 
-impl Codec {
-    /// The codec a page descriptor's `flags` select (crash's order of
-    /// precedence), or `None` for a page stored raw.
-    pub fn from_flags(flags: u32) -> Option<Codec> {
-        if flags & DUMP_DH_COMPRESSED_ZLIB != 0 {
-            Some(Codec::Zlib)
-        } else if flags & DUMP_DH_COMPRESSED_LZO != 0 {
-            Some(Codec::Lzo)
-        } else if flags & DUMP_DH_COMPRESSED_SNAPPY != 0 {
-            Some(Codec::Snappy)
-        } else if flags & DUMP_DH_COMPRESSED_ZSTD != 0 {
-            Some(Codec::Zstd)
-        } else {
-            None
-        }
-    }
-
-    /// `zlib`, `lzo`, `snappy` or `zstd`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Codec::Zlib => "zlib",
-            Codec::Lzo => "lzo",
-            Codec::Snappy => "snappy",
-            Codec::Zstd => "zstd",
-        }
-    }
-
+impl Compression {
     /// Decompresses `src` into all of `dst`; the data must decompress to
-    /// exactly `dst.len()` bytes.
+    /// exactly `dst.len()` bytes ([`Compression::None`]: `src` is the page).
     pub fn decompress(self, src: &[u8], dst: &mut [u8]) -> Result<(), String> {
         match self {
-            Codec::Zlib => zlib(src, dst),
-            Codec::Lzo => lzo(src, dst),
-            Codec::Snappy => snappy(src, dst),
-            Codec::Zstd => zstd(src, dst),
+            Compression::None if src.len() == dst.len() => {
+                dst.copy_from_slice(src);
+                Ok(())
+            }
+            Compression::None => Err(format!(
+                "{} raw bytes for a {}-byte page",
+                src.len(),
+                dst.len()
+            )),
+            Compression::Zlib => zlib(src, dst),
+            Compression::Lzo => lzo(src, dst),
+            Compression::Snappy => snappy(src, dst),
+            Compression::Zstd => zstd(src, dst),
         }
     }
 }
@@ -170,15 +128,11 @@ fn zstd(src: &[u8], dst: &mut [u8]) -> Result<(), String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::io::Write;
 
-    fn page() -> Vec<u8> {
-        (0..4096u32)
-            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8 & 0x0f)
-            .collect()
-    }
+    use crate::format::compression::sample_page as page;
 
     #[test]
     fn zlib_roundtrip_and_errors() {
@@ -187,14 +141,18 @@ mod tests {
         e.write_all(&p).unwrap();
         let c = e.finish().unwrap();
         let mut out = vec![0u8; 4096];
-        Codec::Zlib.decompress(&c, &mut out).unwrap();
+        Compression::Zlib.decompress(&c, &mut out).unwrap();
         assert_eq!(out, p);
         // Short output buffer, truncated input, garbage.
-        assert!(Codec::Zlib.decompress(&c, &mut out[..4000]).is_err());
-        assert!(Codec::Zlib.decompress(&c[..c.len() / 2], &mut out).is_err());
-        assert!(Codec::Zlib.decompress(&[0x55; 100], &mut out).is_err());
+        assert!(Compression::Zlib.decompress(&c, &mut out[..4000]).is_err());
+        assert!(Compression::Zlib
+            .decompress(&c[..c.len() / 2], &mut out)
+            .is_err());
+        assert!(Compression::Zlib
+            .decompress(&[0x55; 100], &mut out)
+            .is_err());
         let mut big = vec![0u8; 8192];
-        assert!(Codec::Zlib.decompress(&c, &mut big).is_err());
+        assert!(Compression::Zlib.decompress(&c, &mut big).is_err());
     }
 
     #[cfg(feature = "lzo")]
@@ -203,11 +161,13 @@ mod tests {
         let p = page();
         let c = lzo1x::compress(&p, lzo1x::CompressLevel::default());
         let mut out = vec![0u8; 4096];
-        Codec::Lzo.decompress(&c, &mut out).unwrap();
+        Compression::Lzo.decompress(&c, &mut out).unwrap();
         assert_eq!(out, p);
-        assert!(Codec::Lzo.decompress(&c[..c.len() - 3], &mut out).is_err());
-        assert!(Codec::Lzo.decompress(&[0xff; 64], &mut out).is_err());
-        assert!(Codec::Lzo.decompress(&c, &mut out[..100]).is_err());
+        assert!(Compression::Lzo
+            .decompress(&c[..c.len() - 3], &mut out)
+            .is_err());
+        assert!(Compression::Lzo.decompress(&[0xff; 64], &mut out).is_err());
+        assert!(Compression::Lzo.decompress(&c, &mut out[..100]).is_err());
     }
 
     #[test]
@@ -215,13 +175,15 @@ mod tests {
         let p = page();
         let c = snap::raw::Encoder::new().compress_vec(&p).unwrap();
         let mut out = vec![0u8; 4096];
-        Codec::Snappy.decompress(&c, &mut out).unwrap();
+        Compression::Snappy.decompress(&c, &mut out).unwrap();
         assert_eq!(out, p);
-        assert!(Codec::Snappy
+        assert!(Compression::Snappy
             .decompress(&c[..c.len() - 3], &mut out)
             .is_err());
-        assert!(Codec::Snappy.decompress(&c, &mut out[..100]).is_err());
-        assert!(Codec::Snappy.decompress(&[0xff; 64], &mut out).is_err());
+        assert!(Compression::Snappy.decompress(&c, &mut out[..100]).is_err());
+        assert!(Compression::Snappy
+            .decompress(&[0xff; 64], &mut out)
+            .is_err());
     }
 
     /// `printf 'KTYPE zstd page\n%.0s' $(seq 256) | zstd -19 | xxd -i`: 256
@@ -234,7 +196,7 @@ mod tests {
     ];
     /// The same compressed from a file: single-segment frame with a content
     /// size, as makedumpfile's `ZSTD_compressCCtx` writes.
-    const ZSTD_SIZED: &[u8] = &[
+    pub(crate) const ZSTD_SIZED: &[u8] = &[
         0x28, 0xb5, 0x2f, 0xfd, 0x64, 0x00, 0x0f, 0xc5, 0x00, 0x00, 0x80, 0x4b, 0x54, 0x59, 0x50,
         0x45, 0x20, 0x7a, 0x73, 0x74, 0x64, 0x20, 0x70, 0x61, 0x67, 0x65, 0x0a, 0x01, 0x00, 0xda,
         0x3f, 0xfe, 0x5c, 0x02, 0x8c, 0xe8, 0x45, 0xc9,
@@ -244,27 +206,21 @@ mod tests {
     fn zstd_frames_and_errors() {
         for frame in [ZSTD_STREAMED, ZSTD_SIZED] {
             let mut out = vec![0u8; 4096];
-            Codec::Zstd.decompress(frame, &mut out).unwrap();
+            Compression::Zstd.decompress(frame, &mut out).unwrap();
             assert_eq!(out, b"KTYPE zstd page\n".repeat(256));
-            assert!(Codec::Zstd.decompress(&frame[..20], &mut out).is_err());
-            assert!(Codec::Zstd.decompress(frame, &mut out[..1000]).is_err());
+            assert!(Compression::Zstd
+                .decompress(&frame[..20], &mut out)
+                .is_err());
+            assert!(Compression::Zstd
+                .decompress(frame, &mut out[..1000])
+                .is_err());
             let mut big = vec![0u8; 8192];
-            assert!(Codec::Zstd.decompress(frame, &mut big).is_err());
+            assert!(Compression::Zstd.decompress(frame, &mut big).is_err());
         }
         let mut out = vec![0u8; 4096];
-        assert!(Codec::Zstd
+        assert!(Compression::Zstd
             .decompress(&[0x28, 0xb5, 0x2f, 0xfd, 0xff, 0xff], &mut out)
             .is_err());
-        assert!(Codec::Zstd.decompress(&[1, 2, 3], &mut out).is_err());
-    }
-
-    #[test]
-    fn flags_pick_codecs() {
-        assert_eq!(Codec::from_flags(0), None);
-        assert_eq!(
-            Codec::from_flags(DUMP_DH_COMPRESSED_ZSTD),
-            Some(Codec::Zstd)
-        );
-        assert_eq!(Codec::from_flags(3), Some(Codec::Zlib));
+        assert!(Compression::Zstd.decompress(&[1, 2, 3], &mut out).is_err());
     }
 }

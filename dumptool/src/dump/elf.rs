@@ -1,7 +1,8 @@
 //! ELF64 vmcores: `/proc/vmcore`, `makedumpfile -E` output and qemu's
 //! `dump-guest-memory` (whose program headers follow a section header, so
 //! `e_phoff` is honoured, and whose count may be `PN_XNUM`, the real one then
-//! being section header 0's `sh_info`).
+//! being section header 0's `sh_info`). The headers are `object::elf`'s,
+//! through [`crate::format::elf`].
 //!
 //! Memory is found by `p_paddr` of the `PT_LOAD` segments. Bytes between a
 //! segment's `p_filesz` and `p_memsz` are pages the dump filter excluded
@@ -13,39 +14,16 @@ use super::error::{Absence, DumpError};
 use super::notes::{parse_notes, Note};
 use super::source::{fits, read_exact, truncated, Region, Source};
 use super::{PageState, PhysMemory};
+use crate::format::elf::{
+    disjoint_loads, read, EHDR_SIZE, ELFCLASS64, ELFDATA2LSB, ET_CORE, PHDR_SIZE, PN_XNUM, PT_NOTE,
+    SHDR_SIZE,
+};
+use object::elf::{FileHeader64, ProgramHeader64, SectionHeader64};
+use object::LittleEndian as LE;
 use std::ops::Range;
+use std::path::Path;
 
-/// ELF magic.
-pub const ELF_MAGIC: &[u8; 4] = b"\x7fELF";
-const ET_CORE: u16 = 4;
-/// `e_machine` of x86_64.
-pub const EM_X86_64: u16 = 62;
-/// `p_type` of loadable (memory) segments.
-pub const PT_LOAD: u32 = 1;
-const PT_NOTE: u32 = 4;
-const PN_XNUM: u16 = 0xffff;
-const EHDR_SIZE: usize = 64;
-const PHDR_SIZE: usize = 56;
-const SHDR_SIZE: usize = 64;
-
-/// One program header of the dump.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ElfSegment {
-    /// `p_type` (1 = `PT_LOAD`, 4 = `PT_NOTE`).
-    pub p_type: u32,
-    /// `p_flags`.
-    pub p_flags: u32,
-    /// `p_offset`.
-    pub p_offset: u64,
-    /// `p_vaddr`.
-    pub p_vaddr: u64,
-    /// `p_paddr`.
-    pub p_paddr: u64,
-    /// `p_filesz`.
-    pub p_filesz: u64,
-    /// `p_memsz`.
-    pub p_memsz: u64,
-}
+pub use crate::format::elf::{is_elf, ElfSegment, ELF_MAGIC, EM_X86_64, PT_LOAD};
 
 /// A piece of physical memory covered by one `PT_LOAD` (pieces are disjoint).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,114 +47,122 @@ pub struct ElfReader {
     page_size: u64,
 }
 
-fn u16_at(b: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([b[at], b[at + 1]])
+fn invalid(path: &Path, what: &str, detail: String) -> DumpError {
+    DumpError::Invalid {
+        path: path.to_path_buf(),
+        what: what.to_string(),
+        detail,
+    }
 }
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(b[at..at + 4].try_into().unwrap_or_default())
+
+/// Reads and checks the ELF header: a little-endian ELF64 core.
+fn read_file_header(src: &dyn Source) -> Result<FileHeader64<LE>, DumpError> {
+    let path = src.path();
+    let eh = read_exact(src, 0, EHDR_SIZE, || "ELF header".into())?;
+    let eh: FileHeader64<LE> =
+        read(&eh).ok_or_else(|| invalid(path, "ELF header", "too short".into()))?;
+    let ident = &eh.e_ident;
+    if &ident.magic != crate::format::elf::ELF_MAGIC {
+        return Err(invalid(path, "ELF header", "no ELF magic".into()));
+    }
+    if ident.class != ELFCLASS64 {
+        return Err(DumpError::Unsupported {
+            path: path.to_path_buf(),
+            detail: format!("ELF class {} (only ELF64 dumps are read)", ident.class),
+        });
+    }
+    if ident.data != ELFDATA2LSB {
+        return Err(DumpError::Unsupported {
+            path: path.to_path_buf(),
+            detail: format!(
+                "ELF data encoding {} (only little-endian dumps are read)",
+                ident.data
+            ),
+        });
+    }
+    let e_type = eh.e_type.get(LE);
+    if e_type != ET_CORE {
+        return Err(invalid(
+            path,
+            "ELF header",
+            format!("e_type is {e_type}, not ET_CORE (4): this is not a core dump"),
+        ));
+    }
+    Ok(eh)
 }
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(b[at..at + 8].try_into().unwrap_or_default())
+
+/// The program header count: `e_phnum`, or section header 0's `sh_info`
+/// when that is `PN_XNUM`.
+fn program_header_count(src: &dyn Source, eh: &FileHeader64<LE>) -> Result<usize, DumpError> {
+    let e_phnum = eh.e_phnum.get(LE);
+    if e_phnum != PN_XNUM {
+        return Ok(e_phnum as usize);
+    }
+    let e_shoff = eh.e_shoff.get(LE);
+    let e_shentsize = eh.e_shentsize.get(LE) as usize;
+    if e_shoff == 0 {
+        return Err(invalid(
+            src.path(),
+            "ELF header",
+            "e_phnum is PN_XNUM but there is no section header 0 to hold the count".into(),
+        ));
+    }
+    if e_shentsize < SHDR_SIZE {
+        return Err(invalid(
+            src.path(),
+            "ELF header",
+            format!("e_phnum is PN_XNUM but e_shentsize is {e_shentsize}"),
+        ));
+    }
+    let sh = read_exact(src, e_shoff, SHDR_SIZE, || {
+        "section header 0 (holding the PN_XNUM program header count)".into()
+    })?;
+    let sh: Option<SectionHeader64<LE>> = read(&sh);
+    Ok(sh.map_or(0, |sh| sh.sh_info.get(LE)) as usize)
+}
+
+/// Reads the program header table.
+fn read_program_headers(
+    src: &dyn Source,
+    eh: &FileHeader64<LE>,
+) -> Result<Vec<ElfSegment>, DumpError> {
+    let phnum = program_header_count(src, eh)?;
+    let e_phoff = eh.e_phoff.get(LE);
+    let e_phentsize = eh.e_phentsize.get(LE) as usize;
+    if phnum > 0 && e_phentsize != PHDR_SIZE {
+        return Err(invalid(
+            src.path(),
+            "ELF header",
+            format!("e_phentsize is {e_phentsize}, expected {PHDR_SIZE}"),
+        ));
+    }
+    let table_len = phnum
+        .checked_mul(PHDR_SIZE)
+        .filter(|&l| l as u64 <= src.len())
+        .ok_or_else(|| {
+            truncated(
+                src,
+                e_phoff,
+                (phnum as u64).saturating_mul(PHDR_SIZE as u64),
+                format!("program header table ({phnum} entries)"),
+            )
+        })?;
+    let table = read_exact(src, e_phoff, table_len, || {
+        format!("program header table ({phnum} entries)")
+    })?;
+    Ok(table
+        .chunks_exact(PHDR_SIZE)
+        .filter_map(read::<ProgramHeader64<LE>>)
+        .map(|p| ElfSegment::decode(&p))
+        .collect())
 }
 
 impl ElfReader {
     /// Reads the headers and notes of the ELF vmcore in `src`.
     pub fn open(src: Box<dyn Source>) -> Result<(ElfReader, Vec<Note>), DumpError> {
+        let eh = read_file_header(&*src)?;
+        let segments = read_program_headers(&*src, &eh)?;
         let path = src.path().to_path_buf();
-        let invalid = |what: &str, detail: String| DumpError::Invalid {
-            path: path.clone(),
-            what: what.to_string(),
-            detail,
-        };
-        let eh = read_exact(&*src, 0, EHDR_SIZE, || "ELF header".into())?;
-        if &eh[..4] != ELF_MAGIC {
-            return Err(invalid("ELF header", "no ELF magic".into()));
-        }
-        if eh[4] != 2 {
-            return Err(DumpError::Unsupported {
-                path: path.clone(),
-                detail: format!("ELF class {} (only ELF64 dumps are read)", eh[4]),
-            });
-        }
-        if eh[5] != 1 {
-            return Err(DumpError::Unsupported {
-                path: path.clone(),
-                detail: format!(
-                    "ELF data encoding {} (only little-endian dumps are read)",
-                    eh[5]
-                ),
-            });
-        }
-        let e_type = u16_at(&eh, 16);
-        if e_type != ET_CORE {
-            return Err(invalid(
-                "ELF header",
-                format!("e_type is {e_type}, not ET_CORE (4): this is not a core dump"),
-            ));
-        }
-        let machine = u16_at(&eh, 18);
-        let e_phoff = u64_at(&eh, 32);
-        let e_shoff = u64_at(&eh, 40);
-        let e_phentsize = u16_at(&eh, 54) as usize;
-        let e_phnum = u16_at(&eh, 56);
-        let e_shentsize = u16_at(&eh, 58) as usize;
-        drop(eh);
-
-        let phnum = if e_phnum == PN_XNUM {
-            if e_shoff == 0 {
-                return Err(invalid(
-                    "ELF header",
-                    "e_phnum is PN_XNUM but there is no section header 0 to hold the count".into(),
-                ));
-            }
-            if e_shentsize < SHDR_SIZE {
-                return Err(invalid(
-                    "ELF header",
-                    format!("e_phnum is PN_XNUM but e_shentsize is {e_shentsize}"),
-                ));
-            }
-            let sh = read_exact(&*src, e_shoff, SHDR_SIZE, || {
-                "section header 0 (holding the PN_XNUM program header count)".into()
-            })?;
-            u32_at(&sh, 44) as usize
-        } else {
-            e_phnum as usize
-        };
-        if phnum > 0 && e_phentsize != PHDR_SIZE {
-            return Err(invalid(
-                "ELF header",
-                format!("e_phentsize is {e_phentsize}, expected {PHDR_SIZE}"),
-            ));
-        }
-        let table_len = phnum
-            .checked_mul(PHDR_SIZE)
-            .filter(|&l| l as u64 <= src.len())
-            .ok_or_else(|| {
-                truncated(
-                    &*src,
-                    e_phoff,
-                    (phnum as u64).saturating_mul(PHDR_SIZE as u64),
-                    format!("program header table ({phnum} entries)"),
-                )
-            })?;
-        let table = read_exact(&*src, e_phoff, table_len, || {
-            format!("program header table ({phnum} entries)")
-        })?;
-        let mut segments = Vec::with_capacity(phnum);
-        for i in 0..phnum {
-            let p = &table[i * PHDR_SIZE..(i + 1) * PHDR_SIZE];
-            segments.push(ElfSegment {
-                p_type: u32_at(p, 0),
-                p_flags: u32_at(p, 4),
-                p_offset: u64_at(p, 8),
-                p_vaddr: u64_at(p, 16),
-                p_paddr: u64_at(p, 24),
-                p_filesz: u64_at(p, 32),
-                p_memsz: u64_at(p, 40),
-            });
-        }
-        drop(table);
-
         let mut notes = Vec::new();
         let mut loads = Vec::new();
         for (i, s) in segments.iter().enumerate() {
@@ -195,6 +181,7 @@ impl ElfReader {
             if s.p_type == PT_NOTE {
                 let len = usize::try_from(s.p_filesz).map_err(|_| {
                     invalid(
+                        &path,
                         &name("PT_NOTE"),
                         format!("p_filesz {:#x} is absurd", s.p_filesz),
                     )
@@ -205,6 +192,7 @@ impl ElfReader {
             }
             if s.p_filesz > s.p_memsz {
                 return Err(invalid(
+                    &path,
                     &name("PT_LOAD"),
                     format!(
                         "p_filesz {:#x} exceeds p_memsz {:#x}",
@@ -214,6 +202,7 @@ impl ElfReader {
             }
             if s.p_paddr.checked_add(s.p_memsz).is_none() {
                 return Err(invalid(
+                    &path,
                     &name("PT_LOAD"),
                     format!(
                         "p_paddr {:#x} + p_memsz {:#x} overflows",
@@ -221,16 +210,13 @@ impl ElfReader {
                     ),
                 ));
             }
-            if s.p_memsz > 0 {
-                loads.push(*s);
-            }
+            loads.push(*s);
         }
-        let runs = build_runs(loads);
         let reader = ElfReader {
             src,
-            machine,
+            machine: eh.e_machine.get(LE),
+            runs: build_runs(&loads),
             segments,
-            runs,
             page_size: 4096,
         };
         Ok((reader, notes))
@@ -271,40 +257,32 @@ impl ElfReader {
     }
 }
 
-/// Disjoint runs from `PT_LOAD` segments sorted by address. Where segments
-/// overlap (`/proc/vmcore` has one for the kernel text besides the RAM one)
-/// the one starting first keeps the overlap.
-fn build_runs(mut loads: Vec<ElfSegment>) -> Vec<Run> {
-    loads.sort_by_key(|s| (s.p_paddr, std::cmp::Reverse(s.p_memsz)));
-    let mut runs: Vec<Run> = Vec::with_capacity(loads.len());
-    let mut covered = 0u64;
-    for s in loads {
-        // Header-derived: every sum checked (`open` made sure that
-        // p_paddr + p_memsz and p_offset + p_filesz fit, not more).
-        let Some(end) = s.p_paddr.checked_add(s.p_memsz) else {
-            continue;
-        };
-        let start = s.p_paddr.max(covered);
-        if start >= end {
-            continue;
-        }
-        let skip = start - s.p_paddr;
-        let file_end = s.p_paddr.saturating_add(s.p_filesz).max(start);
-        // Past the segment's file part (skip > p_filesz) no byte comes from
-        // the file: the run is all excluded memory.
-        let (file_end, offset) = match s.p_offset.checked_add(skip) {
-            Some(o) if file_end > start => (file_end, o),
-            _ => (start, 0),
-        };
-        runs.push(Run {
-            start,
-            file_end,
-            end,
-            offset,
-        });
-        covered = end;
-    }
-    runs
+/// Disjoint runs from `PT_LOAD` segments sorted by address (see
+/// [`disjoint_loads`]: where segments overlap, the one starting first keeps
+/// the overlap), with where their bytes are in the file.
+fn build_runs(loads: &[ElfSegment]) -> Vec<Run> {
+    disjoint_loads(loads)
+        .into_iter()
+        .map(|(mem, s)| {
+            let start = mem.start;
+            let skip = start - s.p_paddr;
+            // Header-derived: every sum checked (`open` made sure that
+            // p_paddr + p_memsz and p_offset + p_filesz fit, not more).
+            let file_end = s.p_paddr.saturating_add(s.p_filesz).max(start);
+            // Past the segment's file part (skip > p_filesz) no byte comes
+            // from the file: the run is all excluded memory.
+            let (file_end, offset) = match s.p_offset.checked_add(skip) {
+                Some(o) if file_end > start => (file_end, o),
+                _ => (start, 0),
+            };
+            Run {
+                start,
+                file_end,
+                end: mem.end,
+                offset,
+            }
+        })
+        .collect()
 }
 
 impl PhysMemory for ElfReader {
@@ -384,11 +362,6 @@ impl std::fmt::Debug for ElfReader {
     }
 }
 
-/// Whether `head` (the first bytes of a file) starts an ELF file.
-pub fn is_elf(head: &[u8]) -> bool {
-    head.len() >= 4 && &head[..4] == ELF_MAGIC
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,7 +381,7 @@ mod tests {
     #[test]
     fn overlapping_segments_become_disjoint_runs() {
         // A RAM segment and a kernel-text segment inside it.
-        let runs = build_runs(vec![
+        let runs = build_runs(&[
             seg(0x100000, 0x1000, 0x1000, 0x9000),
             seg(0, 0x400000, 0x400000, 0x1000),
         ]);
@@ -422,7 +395,7 @@ mod tests {
             }]
         );
         // Partial overlap: the later one keeps only its tail.
-        let runs = build_runs(vec![
+        let runs = build_runs(&[
             seg(0, 0x2000, 0x2000, 0),
             seg(0x1000, 0x2000, 0x3000, 0x5000),
         ]);
@@ -451,7 +424,10 @@ mod tests {
 /// asked for.
 #[cfg(test)]
 pub(crate) mod synth {
-    use super::{PHDR_SIZE, PN_XNUM, PT_LOAD, PT_NOTE, SHDR_SIZE};
+    use crate::format::elf::{file_header, section_header0, ElfSegment, PT_LOAD, PT_NOTE};
+    use crate::format::elf::{EHDR_SIZE, PHDR_SIZE, SHDR_SIZE};
+    use object::pod::bytes_of;
+    use object::{LittleEndian as LE, U16, U64};
 
     /// A `PT_LOAD`: physical address, file bytes, memory size, vaddr.
     pub(crate) struct Load {
@@ -464,78 +440,42 @@ pub(crate) mod synth {
     /// An ELF note in file form.
     pub(crate) fn note(name: &str, ty: u32, desc: &[u8]) -> Vec<u8> {
         let mut v = Vec::new();
-        v.extend((name.len() as u32 + 1).to_le_bytes());
-        v.extend((desc.len() as u32).to_le_bytes());
-        v.extend(ty.to_le_bytes());
-        v.extend(name.as_bytes());
-        v.push(0);
-        while v.len() % 4 != 0 {
-            v.push(0);
-        }
-        v.extend(desc);
-        while v.len() % 4 != 0 {
-            v.push(0);
-        }
+        crate::format::note::push_note(&mut v, name, ty, desc);
         v
     }
 
     /// An ELF core with one `PT_NOTE` holding `notes` and the `loads`.
     pub(crate) fn elf(notes: &[u8], loads: &[Load], xnum: bool) -> Vec<u8> {
         let phnum = 1 + loads.len();
-        let shoff = 64u64;
+        let shoff = EHDR_SIZE as u64;
         let phoff = shoff + SHDR_SIZE as u64;
         let mut data_at = phoff + (phnum * PHDR_SIZE) as u64;
-        let mut f = vec![0u8; 64];
-        f[..4].copy_from_slice(b"\x7fELF");
-        f[4] = 2;
-        f[5] = 1;
-        f[6] = 1;
-        f[16..18].copy_from_slice(&4u16.to_le_bytes()); // ET_CORE
-        f[18..20].copy_from_slice(&62u16.to_le_bytes()); // x86_64
-        f[20..24].copy_from_slice(&1u32.to_le_bytes());
-        f[32..40].copy_from_slice(&phoff.to_le_bytes());
-        f[40..48].copy_from_slice(&shoff.to_le_bytes());
-        f[52..54].copy_from_slice(&8u16.to_le_bytes()); // qemu's e_ehsize quirk
-        f[54..56].copy_from_slice(&(PHDR_SIZE as u16).to_le_bytes());
-        let e_phnum = if xnum { PN_XNUM } else { phnum as u16 };
-        f[56..58].copy_from_slice(&e_phnum.to_le_bytes());
-        f[58..60].copy_from_slice(&(SHDR_SIZE as u16).to_le_bytes());
-        f[60..62].copy_from_slice(&1u16.to_le_bytes());
-        let mut sh = vec![0u8; SHDR_SIZE];
-        sh[44..48].copy_from_slice(&(phnum as u32).to_le_bytes());
-        f.extend(sh);
+        let mut h = file_header(62, phnum as u64, Some(shoff));
+        h.e_phoff = U64::new(LE, phoff);
+        h.e_ehsize = U16::new(LE, 8); // qemu's e_ehsize quirk
+        if !xnum {
+            h.e_phnum = U16::new(LE, phnum as u16);
+        }
+        let mut f = bytes_of(&h).to_vec();
+        f.extend(bytes_of(&section_header0(phnum as u64)));
         let mut body: Vec<u8> = Vec::new();
-        let phdr = |ty: u32, off: u64, vaddr: u64, paddr: u64, filesz: u64, memsz: u64| {
-            let mut p = vec![0u8; PHDR_SIZE];
-            p[0..4].copy_from_slice(&ty.to_le_bytes());
-            p[8..16].copy_from_slice(&off.to_le_bytes());
-            p[16..24].copy_from_slice(&vaddr.to_le_bytes());
-            p[24..32].copy_from_slice(&paddr.to_le_bytes());
-            p[32..40].copy_from_slice(&filesz.to_le_bytes());
-            p[40..48].copy_from_slice(&memsz.to_le_bytes());
-            p
+        let mut segment = |p_type, p_vaddr, p_paddr, data: &[u8], p_memsz| {
+            let s = ElfSegment {
+                p_type,
+                p_flags: 0,
+                p_offset: data_at,
+                p_vaddr,
+                p_paddr,
+                p_filesz: data.len() as u64,
+                p_memsz,
+            };
+            f.extend(bytes_of(&s.encode()));
+            body.extend(data);
+            data_at += data.len() as u64;
         };
-        f.extend(phdr(
-            PT_NOTE,
-            data_at,
-            0,
-            0,
-            notes.len() as u64,
-            notes.len() as u64,
-        ));
-        body.extend(notes);
-        data_at += notes.len() as u64;
+        segment(PT_NOTE, 0, 0, notes, notes.len() as u64);
         for l in loads {
-            f.extend(phdr(
-                PT_LOAD,
-                data_at,
-                l.vaddr,
-                l.paddr,
-                l.data.len() as u64,
-                l.memsz,
-            ));
-            body.extend(&l.data);
-            data_at += l.data.len() as u64;
+            segment(PT_LOAD, l.vaddr, l.paddr, &l.data, l.memsz);
         }
         f.extend(body);
         f

@@ -2,34 +2,30 @@
 //! `dump-guest-memory` write to a pipe), read in place as if it had been
 //! reassembled with `makedumpfile -R`.
 //!
-//! Layout: a 4096-byte header starting with the signature `makedumpfile`
-//! (then big-endian `i64` type = 1 and `i64` version), followed by records,
-//! each a big-endian `{ i64 offset; i64 size; }` and `size` data bytes that
-//! belong at `offset` of the reassembled file. A record with offset -1 ends
-//! the stream. Later records overwrite earlier ones where they overlap, and
+//! Layout ([`crate::format::flat`]): a 4096-byte header starting with the
+//! signature `makedumpfile` (then big-endian `i64` type = 1 and `i64`
+//! version), followed by records, each a big-endian `{ i64 offset; i64
+//! size; }` and `size` data bytes that belong at `offset` of the
+//! reassembled file. A record with offset -1 ends the stream. Later records overwrite earlier ones where they overlap, and
 //! bytes no record covers read as zeros (as in the sparse file `-R` writes).
 //!
 //! The index holds one entry per record (24 bytes), never the data.
 
 use super::error::DumpError;
 use super::source::{checked_range, fits, Backing, MmapSource, Region, Source};
+use crate::format::flat::{
+    FlatHeader, RecordHeader, END_FLAG, RECORD_HEADER_SIZE, TYPE_FLAT_HEADER,
+};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-/// Size of the flattened-format header.
-pub const FLAT_HEADER_SIZE: u64 = 4096;
-/// The signature at offset 0 (NUL-padded to 16 bytes).
-pub const FLAT_SIGNATURE: &[u8] = b"makedumpfile";
-/// `type` of the flattened header.
-const TYPE_FLAT_HEADER: i64 = 1;
-/// Size of a record header.
-const RECORD_HEADER: u64 = 16;
+pub use crate::format::flat::{FLAT_HEADER_SIZE, FLAT_SIGNATURE};
 
 /// Whether `head` (the first bytes of a file) starts a flattened file.
 pub fn is_flattened(head: &[u8]) -> bool {
-    head.len() >= 13 && &head[..12] == FLAT_SIGNATURE && head[12] == 0
+    FlatHeader::is_flattened(head)
 }
 
 /// A contiguous piece of the reassembled file stored in the flattened file.
@@ -83,7 +79,7 @@ impl FlatSource {
                 "no `makedumpfile` signature".into(),
             ));
         }
-        let ty = be_i64(&data[16..24]);
+        let ty = FlatHeader::parse(data).map_or(0, |h| h.kind.get());
         if ty != TYPE_FLAT_HEADER {
             return Err(invalid(
                 "flattened-format header".into(),
@@ -98,18 +94,17 @@ impl FlatSource {
         let mut len = 0u64;
         loop {
             let what = || format!("flattened record #{records} header");
-            let hdr = checked_range(pos, RECORD_HEADER as usize, data.len()).ok_or_else(|| {
-                DumpError::Truncated {
+            let hdr = checked_range(pos, RECORD_HEADER_SIZE as usize, data.len())
+                .and_then(|r| RecordHeader::parse(&data[r]))
+                .ok_or_else(|| DumpError::Truncated {
                     path: path.clone(),
                     what: format!("{} (no end-of-stream record)", what()),
                     offset: pos,
-                    len: RECORD_HEADER,
+                    len: RECORD_HEADER_SIZE,
                     file_len: flen,
-                }
-            })?;
-            let offset = be_i64(&data[hdr.start..hdr.start + 8]);
-            let size = be_i64(&data[hdr.start + 8..hdr.end]);
-            if offset == -1 {
+                })?;
+            let (offset, size) = (hdr.offset.get(), hdr.size.get());
+            if offset == END_FLAG {
                 break;
             }
             if offset < 0 || size < 0 {
@@ -119,7 +114,7 @@ impl FlatSource {
                 ));
             }
             let (offset, size) = (offset as u64, size as u64);
-            let data_pos = pos + RECORD_HEADER;
+            let data_pos = pos + RECORD_HEADER_SIZE;
             let end = offset.checked_add(size).ok_or_else(|| {
                 invalid(
                     format!("flattened record #{records} at file offset {pos:#x}"),
@@ -193,12 +188,6 @@ fn insert(map: &mut BTreeMap<u64, (u64, u64)>, start: u64, end: u64, file_pos: u
     }
     map.insert(start, (end, file_pos));
     !hit.is_empty()
-}
-
-fn be_i64(b: &[u8]) -> i64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&b[..8]);
-    i64::from_be_bytes(a)
 }
 
 impl Source for FlatSource {

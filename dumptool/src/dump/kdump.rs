@@ -1,5 +1,6 @@
 //! kdump-compressed dumps (signature `KDUMP   `), as makedumpfile and qemu
-//! write them. Layout, in blocks of `block_size` bytes:
+//! write them. Layout, in blocks of `block_size` bytes (the structures are
+//! defined in [`crate::format::kdump`]):
 //!
 //! | block | content |
 //! | --- | --- |
@@ -16,25 +17,22 @@
 //! [`PageState::Zero`]. Decompressed pages live in a small bounded cache.
 
 use super::bitmap::Bitmap;
-use super::codec::{Codec, DUMP_DH_COMPRESSED_INCOMPLETE};
 use super::error::{Absence, DumpError};
 use super::notes::{parse_notes, Note};
 use super::source::{fits, read_exact, read_region, truncated, Source};
 use super::{PageState, PhysMemory};
+use crate::format::compression::{Compression, DUMP_DH_COMPRESSED_INCOMPLETE};
+use crate::format::kdump::{DiskDumpHeader, KdumpSubHeader, DISK_DUMP_HEADER_SIZE, PAGE_DESC_SIZE};
 use rayon::prelude::*;
 use std::ops::Range;
+use std::path::Path;
 use std::sync::Mutex;
+use zerocopy::FromBytes;
 
-/// Signature of a kdump-compressed file.
-pub const KDUMP_SIGNATURE: &[u8; 8] = b"KDUMP   ";
-/// Signature of the old diskdump format (not read).
-pub const DISKDUMP_SIGNATURE: &[u8; 8] = b"DISKDUMP";
-/// Size of `struct disk_dump_header` on 64-bit machines.
-const MAIN_HEADER_SIZE: usize = 464;
-/// Size of `struct kdump_sub_header` (version 6) on 64-bit machines.
-const SUB_HEADER_SIZE: usize = 104;
-/// Size of a page descriptor.
-const PAGE_DESC_SIZE: u64 = 24;
+pub use crate::format::kdump::{PageDesc, Utsname, DISKDUMP_SIGNATURE, KDUMP_SIGNATURE};
+
+/// Size of a page descriptor, as a file offset.
+const DESC_SIZE: u64 = PAGE_DESC_SIZE as u64;
 /// Decompressed pages kept.
 const CACHE_PAGES: usize = 8;
 /// The widest physical address any machine Linux runs on has (x86_64 with
@@ -50,23 +48,6 @@ const MAX_BLOB: u64 = 16 << 20;
 /// pieces of [`PARALLEL_PIECE_PAGES`].
 const PARALLEL_PAGES: usize = 64;
 const PARALLEL_PIECE_PAGES: usize = 16;
-
-/// `struct new_utsname` of the dumped kernel.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Utsname {
-    /// `sysname` (`Linux`).
-    pub sysname: String,
-    /// `nodename`.
-    pub nodename: String,
-    /// `release`.
-    pub release: String,
-    /// `version`.
-    pub version: String,
-    /// `machine` (`x86_64`).
-    pub machine: String,
-    /// `domainname`.
-    pub domainname: String,
-}
 
 /// The main header and sub header of a kdump-compressed file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,23 +98,53 @@ impl KdumpHeader {
         self.status & DUMP_DH_COMPRESSED_INCOMPLETE != 0
     }
 
-    /// The compression the header announces (pages carry their own flags).
-    pub fn codec(&self) -> Option<Codec> {
-        Codec::from_flags(self.status)
+    /// The compression the header announces (pages carry their own flags);
+    /// `None` when it announces none.
+    pub fn codec(&self) -> Option<Compression> {
+        Some(Compression::from_flags(self.status)).filter(|c| *c != Compression::None)
     }
-}
 
-/// A page descriptor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PageDesc {
-    /// File offset of the page data.
-    pub offset: i64,
-    /// Size of the stored data.
-    pub size: u32,
-    /// `DUMP_DH_COMPRESSED_*` flags.
-    pub flags: u32,
-    /// The page's `struct page` flags as makedumpfile saw them.
-    pub page_flags: u64,
+    /// The fields of `main` and of `sub` that exist in `main`'s version
+    /// (its block size and sub header size already checked).
+    fn from_raw(main: &DiskDumpHeader, sub: &KdumpSubHeader) -> KdumpHeader {
+        let v = main.header_version.get();
+        let area = |off: u64, size: u64| (off != 0 && size != 0).then_some((off, size));
+        let (start_pfn, end_pfn) = match v {
+            i32::MIN..=1 => (0, 0),
+            2..=5 => (sub.start_pfn.get(), sub.end_pfn.get()),
+            _ => (sub.start_pfn_64.get(), sub.end_pfn_64.get()),
+        };
+        KdumpHeader {
+            header_version: v,
+            utsname: Utsname::decode(&main.utsname),
+            timestamp_sec: main.timestamp_sec.get(),
+            timestamp_usec: main.timestamp_usec.get(),
+            status: main.status.get(),
+            block_size: main.block_size.get() as u32,
+            sub_hdr_size: main.sub_hdr_size.get() as u32,
+            bitmap_blocks: main.bitmap_blocks.get(),
+            max_mapnr: if v >= 6 {
+                sub.max_mapnr_64.get()
+            } else {
+                u64::from(main.max_mapnr.get())
+            },
+            nr_cpus: main.nr_cpus.get(),
+            phys_base: sub.phys_base.get(),
+            dump_level: sub.dump_level.get(),
+            split: v >= 2 && sub.split.get() != 0,
+            start_pfn,
+            end_pfn,
+            vmcoreinfo: (v >= 3)
+                .then(|| area(sub.offset_vmcoreinfo.get(), sub.size_vmcoreinfo.get()))
+                .flatten(),
+            notes: (v >= 4)
+                .then(|| area(sub.offset_note.get(), sub.size_note.get()))
+                .flatten(),
+            eraseinfo: (v >= 5)
+                .then(|| area(sub.offset_eraseinfo.get(), sub.size_eraseinfo.get()))
+                .flatten(),
+        }
+    }
 }
 
 /// Decompressed pages: `(pfn, data)`, replaced round-robin.
@@ -165,33 +176,6 @@ pub struct KdumpReader {
     cache: Mutex<PageCache>,
 }
 
-fn le_i32(b: &[u8], at: usize) -> i32 {
-    i32::from_le_bytes(b[at..at + 4].try_into().unwrap_or_default())
-}
-fn le_u32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(b[at..at + 4].try_into().unwrap_or_default())
-}
-fn le_u64(b: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(b[at..at + 8].try_into().unwrap_or_default())
-}
-fn cstr(b: &[u8]) -> String {
-    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-    String::from_utf8_lossy(&b[..end]).into_owned()
-}
-
-/// Bytes of the sub header that exist in `version`.
-fn sub_header_len(version: i32) -> usize {
-    match version {
-        i32::MIN..=0 => 8,
-        1 => 12,
-        2 => 32,
-        3 => 48,
-        4 => 64,
-        5 => 80,
-        _ => SUB_HEADER_SIZE,
-    }
-}
-
 /// What [`KdumpReader::open`] finds besides the reader.
 pub(crate) struct KdumpExtras {
     /// The VMCOREINFO text from the sub header, if any.
@@ -202,278 +186,276 @@ pub(crate) struct KdumpExtras {
     pub eraseinfo: Option<Vec<u8>>,
 }
 
+/// The two page bitmaps and where they end.
+struct Bitmaps {
+    /// 1st bitmap: pages that are RAM.
+    valid: Bitmap,
+    /// 2nd bitmap: pages dumped (the 1st again in single-bitmap dumps).
+    dumped: Bitmap,
+    /// File offset right after them: the descriptor table.
+    end: u64,
+}
+
+/// Where the page descriptors of the file's pfns are.
+struct DescTable {
+    pfns: Range<u64>,
+    rank_base: u64,
+    ndesc: u64,
+    offset: u64,
+    zero_page: Option<u64>,
+}
+
+fn invalid(path: &Path, what: &str, detail: String) -> DumpError {
+    DumpError::Invalid {
+        path: path.to_path_buf(),
+        what: what.to_string(),
+        detail,
+    }
+}
+
+/// Reads and checks the main header and the sub header.
+fn read_headers(src: &dyn Source) -> Result<KdumpHeader, DumpError> {
+    let path = src.path();
+    let bad = |detail: String| invalid(path, "kdump main header", detail);
+    let mh = read_exact(src, 0, DISK_DUMP_HEADER_SIZE, || {
+        "kdump main header (disk_dump_header)".into()
+    })?;
+    let main =
+        DiskDumpHeader::read_from_bytes(&mh).map_err(|_| bad("not a disk_dump_header".into()))?;
+    drop(mh);
+    if &main.signature != KDUMP_SIGNATURE {
+        return Err(bad("no `KDUMP   ` signature".into()));
+    }
+    let version = main.header_version.get();
+    if version < 0 {
+        return Err(bad(format!("header_version is {version}")));
+    }
+    let block_size = main.block_size.get();
+    if !(512..=1 << 20).contains(&block_size) || block_size.count_ones() != 1 {
+        return Err(bad(format!(
+            "block_size {block_size} is not a power of two between 512 and 1 MiB"
+        )));
+    }
+    let bs = block_size as u64;
+    let sub_hdr_size = main.sub_hdr_size.get();
+    if sub_hdr_size < 0 {
+        return Err(bad(format!("sub_hdr_size is {sub_hdr_size}")));
+    }
+    let sub_len = KdumpSubHeader::len_in_version(version);
+    if (sub_hdr_size as u64) * bs < sub_len as u64 {
+        return Err(bad(format!(
+            "sub_hdr_size is {sub_hdr_size} blocks, too small for a version \
+             {version} sub header ({sub_len} bytes)"
+        )));
+    }
+    let sh = read_exact(src, bs, sub_len, || {
+        format!("kdump sub header (kdump_sub_header, version {version})")
+    })?;
+    let sub = KdumpSubHeader::from_prefix(&sh);
+    Ok(KdumpHeader::from_raw(&main, &sub))
+}
+
+/// Reads the page bitmaps `header` announces. Everything allocated or
+/// scanned is bounded by the physical address space and by what the file
+/// stores.
+fn read_bitmaps(src: &dyn Source, header: &KdumpHeader) -> Result<Bitmaps, DumpError> {
+    let bs = u64::from(header.block_size);
+    let max_mapnr = header.max_mapnr;
+    let bitmap_blocks = header.bitmap_blocks;
+    if !matches!(max_mapnr.checked_mul(bs), Some(b) if b <= 1u64 << MAX_PHYS_BITS) {
+        return Err(invalid(
+            src.path(),
+            "kdump header",
+            format!(
+                "max_mapnr {max_mapnr:#x} pages of {bs} bytes are more memory than a \
+                 {MAX_PHYS_BITS}-bit physical address space holds"
+            ),
+        ));
+    }
+    let bitmap_offset = (1 + u64::from(header.sub_hdr_size)) * bs;
+    let bitmap_len = u64::from(bitmap_blocks) * bs;
+    if !fits(bitmap_offset, bitmap_len, src.len()) {
+        return Err(truncated(
+            src,
+            bitmap_offset,
+            bitmap_len,
+            format!("page bitmaps (bitmap_blocks = {bitmap_blocks})"),
+        ));
+    }
+    let one_bitmap_blocks = max_mapnr.div_ceil(8).div_ceil(bs);
+    let two = u64::from(bitmap_blocks) >= 2 * one_bitmap_blocks;
+    let half = if two { bitmap_len / 2 } else { bitmap_len };
+    if half.saturating_mul(8) < max_mapnr {
+        return Err(invalid(
+            src.path(),
+            "kdump main header",
+            format!(
+                "bitmap_blocks = {bitmap_blocks} cover only {} pfns, but max_mapnr is {max_mapnr}",
+                half.saturating_mul(8)
+            ),
+        ));
+    }
+    let bytes_needed = max_mapnr.div_ceil(8);
+    // Holes of a sparse file read as zeros: skipped, never scanned.
+    let holes = |at: u64| -> Vec<Range<u64>> {
+        src.holes(at, bytes_needed)
+            .into_iter()
+            .map(|h| h.start - at..h.end - at)
+            .collect()
+    };
+    let first = read_region(src, bitmap_offset, bytes_needed, || {
+        "1st page bitmap".into()
+    })?;
+    let dumped_at = if two {
+        bitmap_offset + half
+    } else {
+        bitmap_offset
+    };
+    let second = if two {
+        read_region(src, dumped_at, bytes_needed, || "2nd page bitmap".into())?
+    } else {
+        first.clone()
+    };
+    Ok(Bitmaps {
+        valid: Bitmap::new(first, max_mapnr, false, &holes(bitmap_offset)),
+        dumped: Bitmap::new(second, max_mapnr, true, &holes(dumped_at)),
+        end: bitmap_offset + bitmap_len,
+    })
+}
+
+/// Finds the descriptors of the pfns the file describes (a split file: its
+/// range only) after the bitmaps, and the shared zero page after them.
+fn find_descriptors(
+    src: &dyn Source,
+    header: &KdumpHeader,
+    bitmaps: &Bitmaps,
+) -> Result<DescTable, DumpError> {
+    let max_mapnr = header.max_mapnr;
+    let pfns = if header.split {
+        if header.start_pfn > header.end_pfn || header.end_pfn > max_mapnr {
+            return Err(invalid(
+                src.path(),
+                "kdump sub header",
+                format!(
+                    "split pfn range {:#x}..{:#x} does not fit max_mapnr {max_mapnr:#x}",
+                    header.start_pfn, header.end_pfn
+                ),
+            ));
+        }
+        header.start_pfn..header.end_pfn
+    } else {
+        0..max_mapnr
+    };
+    let rank_base = bitmaps.dumped.rank(pfns.start);
+    let ndesc = bitmaps.dumped.rank(pfns.end) - rank_base;
+    let offset = bitmaps.end;
+    let desc_end = ndesc
+        .checked_mul(DESC_SIZE)
+        .and_then(|l| offset.checked_add(l));
+    match desc_end {
+        Some(e) if e <= src.len() => {}
+        _ if header.incomplete() => {}
+        _ => {
+            return Err(truncated(
+                src,
+                offset,
+                ndesc.saturating_mul(DESC_SIZE),
+                format!("page descriptor table ({ndesc} descriptors)"),
+            ))
+        }
+    }
+    let zero_page = desc_end.filter(|&z| {
+        usize::try_from(header.block_size)
+            .ok()
+            .and_then(|n| src.bytes(z, n))
+            .is_some_and(|b| b.iter().all(|&x| x == 0))
+    });
+    Ok(DescTable {
+        pfns,
+        rank_base,
+        ndesc,
+        offset,
+        zero_page,
+    })
+}
+
+/// The bytes of an area the sub header points at (`None` when it points at
+/// none), refusing absurd sizes.
+fn read_area(
+    src: &dyn Source,
+    area: Option<(u64, u64)>,
+    what: &str,
+) -> Result<Option<Vec<u8>>, DumpError> {
+    let Some((off, size)) = area else {
+        return Ok(None);
+    };
+    if size > MAX_BLOB {
+        return Err(DumpError::Invalid {
+            path: src.path().to_path_buf(),
+            what: format!("kdump sub header: {what}"),
+            detail: format!(
+                "its size {size} bytes (at file offset {off:#x}) is absurd (more than {} MiB)",
+                MAX_BLOB >> 20
+            ),
+        });
+    }
+    let len = usize::try_from(size)
+        .ok()
+        .filter(|&l| l as u64 <= src.len())
+        .ok_or_else(|| truncated(src, off, size, what.to_string()))?;
+    Ok(Some(
+        read_exact(src, off, len, || what.to_string())?.into_owned(),
+    ))
+}
+
+/// VMCOREINFO, the ELF notes and the erase information the sub header
+/// points at.
+fn read_extras(src: &dyn Source, header: &KdumpHeader) -> Result<KdumpExtras, DumpError> {
+    let vmcoreinfo = read_area(
+        src,
+        header.vmcoreinfo,
+        "VMCOREINFO (from the kdump sub header)",
+    )?;
+    let notes = match read_area(src, header.notes, "ELF notes (from the kdump sub header)")? {
+        Some(data) => {
+            let off = header.notes.map_or(0, |(o, _)| o);
+            parse_notes(&data, src.path(), "the kdump note area", off)?
+        }
+        None => Vec::new(),
+    };
+    let eraseinfo = read_area(
+        src,
+        header.eraseinfo,
+        "erase information (from the kdump sub header)",
+    )?;
+    Ok(KdumpExtras {
+        vmcoreinfo,
+        notes,
+        eraseinfo,
+    })
+}
+
 impl KdumpReader {
     /// Reads the headers and bitmaps of the kdump-compressed file in `src`.
     pub(crate) fn open(src: Box<dyn Source>) -> Result<(KdumpReader, KdumpExtras), DumpError> {
-        let path = src.path().to_path_buf();
-        let invalid = |what: &str, detail: String| DumpError::Invalid {
-            path: path.clone(),
-            what: what.to_string(),
-            detail,
-        };
-        let mh = read_exact(&*src, 0, MAIN_HEADER_SIZE, || {
-            "kdump main header (disk_dump_header)".into()
-        })?;
-        if &mh[..8] != KDUMP_SIGNATURE {
-            return Err(invalid(
-                "kdump main header",
-                "no `KDUMP   ` signature".into(),
-            ));
-        }
-        let header_version = le_i32(&mh, 8);
-        let u = |i: usize| cstr(&mh[12 + 65 * i..12 + 65 * (i + 1)]);
-        let utsname = Utsname {
-            sysname: u(0),
-            nodename: u(1),
-            release: u(2),
-            version: u(3),
-            machine: u(4),
-            domainname: u(5),
-        };
-        let timestamp_sec = le_u64(&mh, 408) as i64;
-        let timestamp_usec = le_u64(&mh, 416) as i64;
-        let status = le_u32(&mh, 424);
-        let block_size = le_i32(&mh, 428);
-        let sub_hdr_size = le_i32(&mh, 432);
-        let bitmap_blocks = le_u32(&mh, 436);
-        let max_mapnr32 = le_u32(&mh, 440);
-        let nr_cpus = le_i32(&mh, 460);
-        drop(mh);
-
-        if header_version < 0 {
-            return Err(invalid(
-                "kdump main header",
-                format!("header_version is {header_version}"),
-            ));
-        }
-        if !(512..=1 << 20).contains(&block_size) || block_size.count_ones() != 1 {
-            return Err(invalid(
-                "kdump main header",
-                format!("block_size {block_size} is not a power of two between 512 and 1 MiB"),
-            ));
-        }
-        let bs = block_size as u64;
-        if sub_hdr_size < 0 {
-            return Err(invalid(
-                "kdump main header",
-                format!("sub_hdr_size is {sub_hdr_size}"),
-            ));
-        }
-        let sub_len = sub_header_len(header_version);
-        if (sub_hdr_size as u64) * bs < sub_len as u64 {
-            return Err(invalid(
-                "kdump main header",
-                format!(
-                    "sub_hdr_size is {sub_hdr_size} blocks, too small for a version \
-                     {header_version} sub header ({sub_len} bytes)"
-                ),
-            ));
-        }
-        let sh = read_exact(&*src, bs, sub_len, || {
-            format!("kdump sub header (kdump_sub_header, version {header_version})")
-        })?;
-        let mut sub = [0u8; SUB_HEADER_SIZE];
-        sub[..sub_len].copy_from_slice(&sh);
-        drop(sh);
-        let v = header_version;
-        let area = |off: usize, size: usize| {
-            let (o, s) = (le_u64(&sub, off), le_u64(&sub, size));
-            (o != 0 && s != 0).then_some((o, s))
-        };
-        let mut header = KdumpHeader {
-            header_version,
-            utsname,
-            timestamp_sec,
-            timestamp_usec,
-            status,
-            block_size: block_size as u32,
-            sub_hdr_size: sub_hdr_size as u32,
-            bitmap_blocks,
-            max_mapnr: if v >= 6 {
-                le_u64(&sub, 96)
-            } else {
-                u64::from(max_mapnr32)
-            },
-            nr_cpus,
-            phys_base: le_u64(&sub, 0),
-            dump_level: le_i32(&sub, 8),
-            split: v >= 2 && le_i32(&sub, 12) != 0,
-            start_pfn: if v >= 6 {
-                le_u64(&sub, 80)
-            } else {
-                le_u64(&sub, 16)
-            },
-            end_pfn: if v >= 6 {
-                le_u64(&sub, 88)
-            } else {
-                le_u64(&sub, 24)
-            },
-            vmcoreinfo: if v >= 3 { area(32, 40) } else { None },
-            notes: if v >= 4 { area(48, 56) } else { None },
-            eraseinfo: if v >= 5 { area(64, 72) } else { None },
-        };
-        if v < 2 {
-            header.start_pfn = 0;
-            header.end_pfn = 0;
-        }
-
-        // Bitmaps. Everything allocated or scanned below is bounded by the
-        // physical address space and by what the file stores.
-        let max_mapnr = header.max_mapnr;
-        if !matches!(max_mapnr.checked_mul(bs), Some(b) if b <= 1u64 << MAX_PHYS_BITS) {
-            return Err(invalid(
-                "kdump header",
-                format!(
-                    "max_mapnr {max_mapnr:#x} pages of {bs} bytes are more memory than a \
-                     {MAX_PHYS_BITS}-bit physical address space holds"
-                ),
-            ));
-        }
-        let bitmap_offset = (1 + sub_hdr_size as u64) * bs;
-        let bitmap_len = u64::from(bitmap_blocks) * bs;
-        if !fits(bitmap_offset, bitmap_len, src.len()) {
-            return Err(truncated(
-                &*src,
-                bitmap_offset,
-                bitmap_len,
-                format!("page bitmaps (bitmap_blocks = {bitmap_blocks})"),
-            ));
-        }
-        let one_bitmap_blocks = max_mapnr.div_ceil(8).div_ceil(bs);
-        let two = u64::from(bitmap_blocks) >= 2 * one_bitmap_blocks;
-        let half = if two { bitmap_len / 2 } else { bitmap_len };
-        if half.saturating_mul(8) < max_mapnr {
-            return Err(invalid(
-                "kdump main header",
-                format!(
-                    "bitmap_blocks = {bitmap_blocks} cover only {} pfns, but max_mapnr is {max_mapnr}",
-                    half.saturating_mul(8)
-                ),
-            ));
-        }
-        let bytes_needed = max_mapnr.div_ceil(8);
-        let first = read_region(&*src, bitmap_offset, bytes_needed, || {
-            "1st page bitmap".into()
-        })?;
-        let second = if two {
-            read_region(&*src, bitmap_offset + half, bytes_needed, || {
-                "2nd page bitmap".into()
-            })?
-        } else {
-            first.clone()
-        };
-        // Holes of a sparse file read as zeros: skipped, never scanned.
-        let holes = |at: u64| -> Vec<std::ops::Range<u64>> {
-            src.holes(at, bytes_needed)
-                .into_iter()
-                .map(|h| h.start - at..h.end - at)
-                .collect()
-        };
-        let valid = Bitmap::new(first, max_mapnr, false, &holes(bitmap_offset));
-        let dumped = if two {
-            Bitmap::new(second, max_mapnr, true, &holes(bitmap_offset + half))
-        } else {
-            Bitmap::new(second, max_mapnr, true, &holes(bitmap_offset))
-        };
-
-        let pfns = if header.split {
-            if header.start_pfn > header.end_pfn || header.end_pfn > max_mapnr {
-                return Err(invalid(
-                    "kdump sub header",
-                    format!(
-                        "split pfn range {:#x}..{:#x} does not fit max_mapnr {max_mapnr:#x}",
-                        header.start_pfn, header.end_pfn
-                    ),
-                ));
-            }
-            header.start_pfn..header.end_pfn
-        } else {
-            0..max_mapnr
-        };
-        let rank_base = dumped.rank(pfns.start);
-        let ndesc = dumped.rank(pfns.end) - rank_base;
-        let desc_offset = bitmap_offset + bitmap_len;
-        let desc_end = ndesc
-            .checked_mul(PAGE_DESC_SIZE)
-            .and_then(|l| desc_offset.checked_add(l));
-        let incomplete = header.incomplete();
-        match desc_end {
-            Some(e) if e <= src.len() => {}
-            _ if incomplete => {}
-            _ => {
-                return Err(truncated(
-                    &*src,
-                    desc_offset,
-                    ndesc.saturating_mul(PAGE_DESC_SIZE),
-                    format!("page descriptor table ({ndesc} descriptors)"),
-                ))
-            }
-        }
-        let zero_page = desc_end.filter(|&z| {
-            usize::try_from(bs)
-                .ok()
-                .and_then(|n| src.bytes(z, n))
-                .is_some_and(|b| b.iter().all(|&x| x == 0))
-        });
-
-        // VMCOREINFO and notes.
-        let blob = |area: Option<(u64, u64)>, what: &str| -> Result<Option<Vec<u8>>, DumpError> {
-            let Some((off, size)) = area else {
-                return Ok(None);
-            };
-            if size > MAX_BLOB {
-                return Err(DumpError::Invalid {
-                    path: src.path().to_path_buf(),
-                    what: format!("kdump sub header: {what}"),
-                    detail: format!(
-                        "its size {size} bytes (at file offset {off:#x}) is absurd (more than {} MiB)",
-                        MAX_BLOB >> 20
-                    ),
-                });
-            }
-            let len = usize::try_from(size)
-                .ok()
-                .filter(|&l| l as u64 <= src.len())
-                .ok_or_else(|| truncated(&*src, off, size, what.to_string()))?;
-            Ok(Some(
-                read_exact(&*src, off, len, || what.to_string())?.into_owned(),
-            ))
-        };
-        let vmcoreinfo = blob(header.vmcoreinfo, "VMCOREINFO (from the kdump sub header)")?;
-        let notes = match blob(header.notes, "ELF notes (from the kdump sub header)")? {
-            Some(data) => {
-                let off = header.notes.map_or(0, |(o, _)| o);
-                parse_notes(&data, &path, "the kdump note area", off)?
-            }
-            None => Vec::new(),
-        };
-
-        let eraseinfo = blob(
-            header.eraseinfo,
-            "erase information (from the kdump sub header)",
-        )?;
-
+        let header = read_headers(&*src)?;
+        let bitmaps = read_bitmaps(&*src, &header)?;
+        let table = find_descriptors(&*src, &header, &bitmaps)?;
+        let extras = read_extras(&*src, &header)?;
         let reader = KdumpReader {
+            block_size: u64::from(header.block_size),
             src,
             header,
-            valid,
-            dumped,
-            pfns,
-            rank_base,
-            ndesc,
-            desc_offset,
-            zero_page,
-            block_size: bs,
+            valid: bitmaps.valid,
+            dumped: bitmaps.dumped,
+            pfns: table.pfns,
+            rank_base: table.rank_base,
+            ndesc: table.ndesc,
+            desc_offset: table.offset,
+            zero_page: table.zero_page,
             cache: Mutex::new(PageCache::default()),
         };
-        Ok((
-            reader,
-            KdumpExtras {
-                vmcoreinfo,
-                notes,
-                eraseinfo,
-            },
-        ))
+        Ok((reader, extras))
     }
 
     /// The headers.
@@ -498,16 +480,12 @@ impl KdumpReader {
             return Ok(None);
         }
         let index = self.dumped.rank(pfn) - self.rank_base;
-        let at = self.desc_offset + index * PAGE_DESC_SIZE;
-        let d = read_exact(&*self.src, at, PAGE_DESC_SIZE as usize, || {
+        let at = self.desc_offset + index * DESC_SIZE;
+        let d = read_exact(&*self.src, at, PAGE_DESC_SIZE, || {
             format!("page descriptor #{index} (pfn {pfn:#x})")
         })?;
-        Ok(Some(PageDesc {
-            offset: le_u64(&d, 0) as i64,
-            size: le_u32(&d, 8),
-            flags: le_u32(&d, 12),
-            page_flags: le_u64(&d, 16),
-        }))
+        // `read_exact` gave the descriptor's size: this always decodes.
+        Ok(PageDesc::decode(&d))
     }
 
     /// The state of `pfn` and its descriptor when it is dumped.
@@ -526,7 +504,7 @@ impl KdumpReader {
             }
             Ok(Some(d))
                 if Some(d.offset as u64) == self.zero_page
-                    && Codec::from_flags(d.flags).is_none()
+                    && Compression::from_flags(d.flags) == Compression::None
                     && u64::from(d.size) == self.block_size =>
             {
                 (PageState::Zero, Some(d))
@@ -556,41 +534,42 @@ impl KdumpReader {
         let bs = self.block_size as usize;
         let paddr = pfn * self.block_size + in_page as u64;
         let page_addr = pfn * self.block_size;
-        let codec = Codec::from_flags(d.flags);
-        let size = d.size as usize;
+        let codec = Compression::from_flags(d.flags);
+        let (offset, stored, flags) = (d.offset, d.size, d.flags);
+        let size = stored as usize;
         let invalid_desc = |detail: String| DumpError::Invalid {
             path: self.src.path().to_path_buf(),
             what: format!("page descriptor of pfn {pfn:#x}"),
             detail,
         };
-        if d.offset < 0 {
-            return Err(invalid_desc(format!("negative data offset {}", d.offset)));
+        if offset < 0 {
+            return Err(invalid_desc(format!("negative data offset {offset}")));
         }
-        if size == 0 || size > bs || (codec.is_none() && size != bs) {
+        let raw = codec == Compression::None;
+        if size == 0 || size > bs || (raw && size != bs) {
             return Err(invalid_desc(format!(
-                "stored size {size} with flags {:#x} for a {bs}-byte page",
-                d.flags
+                "stored size {size} with flags {flags:#x} for a {bs}-byte page"
             )));
         }
-        let offset = d.offset as u64;
-        if !fits(offset, d.size.into(), self.src.len()) {
+        let offset = offset as u64;
+        if !fits(offset, stored.into(), self.src.len()) {
             if self.header.incomplete() {
                 return Err(self.not_present(paddr, Absence::Incomplete));
             }
             return Err(truncated(
                 &*self.src,
                 offset,
-                d.size.into(),
+                stored.into(),
                 format!("data of the page at physical address {page_addr:#x}"),
             ));
         }
-        let Some(codec) = codec else {
+        if raw {
             let data = read_exact(&*self.src, offset + in_page as u64, dst.len(), || {
                 format!("data of the page at physical address {page_addr:#x}")
             })?;
             dst.copy_from_slice(&data);
             return Ok(());
-        };
+        }
         {
             let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
             if let Some((_, page)) = cache.slots.iter().find(|(p, _)| *p == pfn) {
@@ -608,7 +587,7 @@ impl KdumpReader {
                 path: self.src.path().to_path_buf(),
                 paddr: page_addr,
                 offset,
-                size: d.size,
+                size: stored,
                 codec: codec.name(),
                 detail,
             })?;
@@ -716,19 +695,21 @@ impl std::fmt::Debug for KdumpReader {
 
 /// Whether `head` (the first bytes of a file) starts a kdump-compressed file.
 pub fn is_kdump(head: &[u8]) -> bool {
-    head.len() >= 8 && &head[..8] == KDUMP_SIGNATURE
+    DiskDumpHeader::is_kdump(head)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::codec::{
+    use super::super::{Dump, DumpFormat};
+    use super::*;
+    use crate::format::compression::{
         DUMP_DH_COMPRESSED_LZO, DUMP_DH_COMPRESSED_SNAPPY, DUMP_DH_COMPRESSED_ZLIB,
         DUMP_DH_COMPRESSED_ZSTD,
     };
-    use super::super::{Dump, DumpFormat};
-    use super::*;
+    use crate::format::flat::{FlatHeader, RecordHeader};
     use std::io::Write;
     use std::path::PathBuf;
+    use zerocopy::{FromZeros, IntoBytes};
 
     const BS: usize = 4096;
 
@@ -751,11 +732,8 @@ mod tests {
         BadRawSize,
     }
 
-    const ZSTD_FRAME: &[u8] = &[
-        0x28, 0xb5, 0x2f, 0xfd, 0x64, 0x00, 0x0f, 0xc5, 0x00, 0x00, 0x80, 0x4b, 0x54, 0x59, 0x50,
-        0x45, 0x20, 0x7a, 0x73, 0x74, 0x64, 0x20, 0x70, 0x61, 0x67, 0x65, 0x0a, 0x01, 0x00, 0xda,
-        0x3f, 0xfe, 0x5c, 0x02, 0x8c, 0xe8, 0x45, 0xc9,
-    ];
+    // 256 × "KTYPE zstd page\n" in one zstd frame.
+    use crate::dump::codec::tests::ZSTD_SIZED as ZSTD_FRAME;
 
     fn content(pfn: u64, how: &Stored) -> Vec<u8> {
         match how {
@@ -798,25 +776,32 @@ mod tests {
             let bitmap_bytes = (self.max_mapnr as usize).div_ceil(8).div_ceil(BS) * BS;
             let nbitmaps = if self.single_bitmap { 1 } else { 2 };
             let bitmap_blocks = nbitmaps * bitmap_bytes / BS;
-            let mut f = vec![0u8; BS * 2];
-            f[..8].copy_from_slice(KDUMP_SIGNATURE);
-            f[8..12].copy_from_slice(&self.version.to_le_bytes());
-            f[12 + 4 * 65..12 + 4 * 65 + 6].copy_from_slice(b"x86_64");
-            f[424..428].copy_from_slice(&self.status.to_le_bytes());
-            f[428..432].copy_from_slice(&(BS as i32).to_le_bytes());
-            f[432..436].copy_from_slice(&1i32.to_le_bytes());
-            f[436..440].copy_from_slice(&(bitmap_blocks as u32).to_le_bytes());
-            f[440..444].copy_from_slice(&(self.max_mapnr as u32).to_le_bytes());
-            f[460..464].copy_from_slice(&1i32.to_le_bytes());
-            let sub = BS;
-            if let Some((s, e)) = self.split {
-                f[sub + 12..sub + 16].copy_from_slice(&1i32.to_le_bytes());
-                f[sub + 16..sub + 24].copy_from_slice(&s.to_le_bytes());
-                f[sub + 24..sub + 32].copy_from_slice(&e.to_le_bytes());
-                f[sub + 80..sub + 88].copy_from_slice(&s.to_le_bytes());
-                f[sub + 88..sub + 96].copy_from_slice(&e.to_le_bytes());
+            let mut main = DiskDumpHeader::new_zeroed();
+            main.signature = *KDUMP_SIGNATURE;
+            main.header_version.set(self.version);
+            main.utsname = Utsname {
+                machine: "x86_64".into(),
+                ..Utsname::default()
             }
-            f[sub + 96..sub + 104].copy_from_slice(&self.max_mapnr.to_le_bytes());
+            .encode();
+            main.status.set(self.status);
+            main.block_size.set(BS as i32);
+            main.sub_hdr_size.set(1);
+            main.bitmap_blocks.set(bitmap_blocks as u32);
+            main.max_mapnr.set(self.max_mapnr as u32);
+            main.nr_cpus.set(1);
+            let mut sub = KdumpSubHeader::new_zeroed();
+            if let Some((s, e)) = self.split {
+                sub.split.set(1);
+                sub.start_pfn.set(s);
+                sub.end_pfn.set(e);
+                sub.start_pfn_64.set(s);
+                sub.end_pfn_64.set(e);
+            }
+            sub.max_mapnr_64.set(self.max_mapnr);
+            let mut f = vec![0u8; BS * 2];
+            f[..DISK_DUMP_HEADER_SIZE].copy_from_slice(main.as_bytes());
+            f[BS..BS + sub.as_bytes().len()].copy_from_slice(sub.as_bytes());
             let mut first = vec![0u8; bitmap_bytes];
             let mut second = vec![0u8; bitmap_bytes];
             for &p in &self.ram {
@@ -881,10 +866,7 @@ mod tests {
                 data.extend(bytes);
             }
             for (o, s, fl) in descs {
-                f.extend(o.to_le_bytes());
-                f.extend(s.to_le_bytes());
-                f.extend(fl.to_le_bytes());
-                f.extend(0u64.to_le_bytes());
+                f.extend(PageDesc::new(o as u64, s, fl).encode());
             }
             f.extend(data);
             f
@@ -894,13 +876,9 @@ mod tests {
     /// Wraps `file` in the flattened format: records of 1000 bytes in
     /// reverse order, with a bogus header that a later record overwrites.
     fn flatten(file: &[u8]) -> Vec<u8> {
-        let mut out = vec![0u8; 4096];
-        out[..12].copy_from_slice(b"makedumpfile");
-        out[16..24].copy_from_slice(&1i64.to_be_bytes());
-        out[24..32].copy_from_slice(&1i64.to_be_bytes());
+        let mut out = FlatHeader::encode();
         let mut record = |off: usize, data: &[u8]| {
-            out.extend((off as i64).to_be_bytes());
-            out.extend((data.len() as i64).to_be_bytes());
+            out.extend(RecordHeader::new(off as u64, data.len()).as_bytes());
             out.extend(data);
         };
         record(0, &[0xee; 600]);
@@ -912,8 +890,7 @@ mod tests {
         for (off, c) in chunks.into_iter().rev() {
             record(off, c);
         }
-        out.extend((-1i64).to_be_bytes());
-        out.extend((-1i64).to_be_bytes());
+        out.extend(RecordHeader::END.as_bytes());
         out
     }
 
@@ -1083,7 +1060,8 @@ mod tests {
         assert!(read_page(&d, 1).is_ok());
         // Without the incomplete flag the same file is corrupt: truncated.
         let mut complete = file.clone();
-        complete[424..428].copy_from_slice(&DUMP_DH_COMPRESSED_ZLIB.to_le_bytes());
+        let (main, _) = DiskDumpHeader::mut_from_prefix(&mut complete).unwrap();
+        main.status.set(DUMP_DH_COMPRESSED_ZLIB);
         let cut2 = write("cut2", &complete[..complete.len() - 10]);
         let d = Dump::open(&cut2).unwrap();
         let e = read_page(&d, 20).unwrap_err();

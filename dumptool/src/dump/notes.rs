@@ -3,26 +3,10 @@
 //! qemu's `QEMU` CPU state, and whatever else, kept raw.
 
 use super::error::DumpError;
+use crate::format::note;
 use std::path::Path;
 
-/// `n_type` of the per-CPU register notes.
-pub const NT_PRSTATUS: u32 = 1;
-/// Name of the VMCOREINFO note.
-pub const VMCOREINFO_NOTE: &str = "VMCOREINFO";
-/// Name of the note (`n_type` 0) in which makedumpfile's ELF outputs keep
-/// their erase information.
-pub const ERASEINFO_NOTE: &str = "ERASEINFO";
-
-/// One ELF note.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Note {
-    /// The name without its terminating NUL (`CORE`, `VMCOREINFO`, `QEMU`...).
-    pub name: String,
-    /// `n_type`.
-    pub ntype: u32,
-    /// The descriptor bytes.
-    pub desc: Vec<u8>,
-}
+pub use crate::format::note::{Note, ERASEINFO_NOTE, NT_PRSTATUS, VMCOREINFO_NOTE};
 
 /// The notes of a dump, in file order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -90,65 +74,24 @@ impl<'a> IntoIterator for &'a Notes {
     }
 }
 
-fn align4(n: usize) -> Option<usize> {
-    n.checked_add(3).map(|v| v & !3)
-}
-
-fn le_u32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
-/// Parses the notes in `data` (from `what` at file offset `file_offset`).
-/// A zeroed note header ends the list (the kernel pads merged note
-/// segments with zeros).
+/// Parses the notes in `data` (from `what` at file offset `file_offset`)
+/// with [`note::parse_notes`]; a note it refuses is an error naming the
+/// file, the note and where it is.
 pub(crate) fn parse_notes(
     data: &[u8],
     path: &Path,
     what: &str,
     file_offset: u64,
 ) -> Result<Vec<Note>, DumpError> {
-    let mut out = Vec::new();
-    let mut pos = 0usize;
-    while data.len() - pos >= 12 {
-        let namesz = le_u32(data, pos) as usize;
-        let descsz = le_u32(data, pos + 4) as usize;
-        let ntype = le_u32(data, pos + 8);
-        if namesz == 0 && descsz == 0 && ntype == 0 {
-            break;
-        }
-        let invalid = |detail: String| DumpError::Invalid {
-            path: path.to_path_buf(),
-            what: format!(
-                "note #{} of {what} (file offset {:#x})",
-                out.len(),
-                file_offset + pos as u64
-            ),
-            detail,
-        };
-        let name_at = pos + 12;
-        let desc_at = align4(name_at + namesz)
-            .ok_or_else(|| invalid(format!("name size {namesz} is absurd")))?;
-        let end = desc_at
-            .checked_add(descsz)
-            .and_then(align4)
-            .ok_or_else(|| invalid(format!("descriptor size {descsz} is absurd")))?;
-        if desc_at + descsz > data.len() {
-            return Err(invalid(format!(
-                "name ({namesz} bytes) and descriptor ({descsz} bytes) run past the end of the \
-                 {} bytes of notes",
-                data.len()
-            )));
-        }
-        let name = &data[name_at..name_at + namesz];
-        let name = name.split(|&b| b == 0).next().unwrap_or_default();
-        out.push(Note {
-            name: String::from_utf8_lossy(name).into_owned(),
-            ntype,
-            desc: data[desc_at..desc_at + descsz].to_vec(),
-        });
-        pos = end.min(data.len());
-    }
-    Ok(out)
+    note::parse_notes(data).map_err(|e| DumpError::Invalid {
+        path: path.to_path_buf(),
+        what: format!(
+            "note #{} of {what} (file offset {:#x})",
+            e.index,
+            file_offset + e.offset as u64
+        ),
+        detail: e.detail,
+    })
 }
 
 #[cfg(test)]
@@ -157,18 +100,7 @@ mod tests {
 
     fn note(name: &str, ty: u32, desc: &[u8]) -> Vec<u8> {
         let mut v = Vec::new();
-        v.extend_from_slice(&(name.len() as u32 + 1).to_le_bytes());
-        v.extend_from_slice(&(desc.len() as u32).to_le_bytes());
-        v.extend_from_slice(&ty.to_le_bytes());
-        v.extend_from_slice(name.as_bytes());
-        v.push(0);
-        while v.len() % 4 != 0 {
-            v.push(0);
-        }
-        v.extend_from_slice(desc);
-        while v.len() % 4 != 0 {
-            v.push(0);
-        }
+        note::push_note(&mut v, name, ty, desc);
         v
     }
 

@@ -30,18 +30,18 @@ use super::output::{Region, Sink, REGION_BUFFER};
 use super::pages::{Page, PageWorker};
 use super::window::Windows;
 use super::{Compression, PageSelector, WriteOptions, WriteStats};
-use crate::dump::elf::PT_LOAD;
 use crate::dump::{Dump, PageState};
+use crate::format::elf::{
+    disjoint_loads, file_header, section_header0, ElfSegment, EHDR_SIZE, PF_RWX, PHDR_SIZE,
+    PN_XNUM, PT_LOAD, PT_NOTE, SHDR_SIZE,
+};
+use object::pod::bytes_of;
 use std::ops::Range;
 
-const EHDR_SIZE: u64 = 64;
-const PHDR_SIZE: u64 = 56;
-const SHDR_SIZE: u64 = 64;
-const PT_NOTE: u32 = 4;
-const ET_CORE: u16 = 4;
-const PN_XNUM: u64 = 0xffff;
-/// `PF_R | PF_W | PF_X`, as the kernel's `/proc/vmcore` has them.
-const PF_RWX: u32 = 7;
+/// Header sizes as file offsets.
+const EHDR_LEN: u64 = EHDR_SIZE as u64;
+const PHDR_LEN: u64 = PHDR_SIZE as u64;
+const SHDR_LEN: u64 = SHDR_SIZE as u64;
 
 /// `p_vaddr - p_paddr` of the source's memory, by physical address.
 struct VaddrMap {
@@ -53,23 +53,11 @@ impl VaddrMap {
     /// From an ELF source's `PT_LOAD`s (where they overlap, the segment
     /// starting first wins, as for the reader); empty for other sources.
     fn new(src: &Dump) -> VaddrMap {
-        let mut loads: Vec<_> = src
-            .elf_segments()
-            .unwrap_or_default()
-            .iter()
-            .filter(|s| s.p_type == PT_LOAD && s.p_memsz > 0)
+        let loads = disjoint_loads(src.elf_segments().unwrap_or_default());
+        let runs = loads
+            .into_iter()
+            .map(|(mem, s)| (mem.start, mem.end, s.p_vaddr.wrapping_sub(s.p_paddr)))
             .collect();
-        loads.sort_by_key(|s| (s.p_paddr, std::cmp::Reverse(s.p_memsz)));
-        let mut runs = Vec::with_capacity(loads.len());
-        let mut covered = 0u64;
-        for s in loads {
-            let end = s.p_paddr.saturating_add(s.p_memsz);
-            let start = s.p_paddr.max(covered);
-            if start < end {
-                runs.push((start, end, s.p_vaddr.wrapping_sub(s.p_paddr)));
-                covered = end;
-            }
-        }
         VaddrMap { runs }
     }
 
@@ -233,7 +221,8 @@ struct Load {
     size: u64,
 }
 
-/// A program header; `memsz` ≥ `filesz` (the rest reads as zeros).
+/// A program header's bytes; `memsz` ≥ `filesz` (the rest reads as
+/// zeros). `PT_LOAD`s are `PF_RWX`, as the kernel's `/proc/vmcore` has them.
 fn phdr(
     p_type: u32,
     offset: u64,
@@ -241,56 +230,19 @@ fn phdr(
     paddr: u64,
     filesz: u64,
     memsz: u64,
-) -> [u8; PHDR_SIZE as usize] {
-    let mut p = [0u8; PHDR_SIZE as usize];
-    p[..4].copy_from_slice(&p_type.to_le_bytes());
-    let flags = if p_type == PT_LOAD { PF_RWX } else { 0 };
-    p[4..8].copy_from_slice(&flags.to_le_bytes());
-    p[8..16].copy_from_slice(&offset.to_le_bytes());
-    p[16..24].copy_from_slice(&vaddr.to_le_bytes());
-    p[24..32].copy_from_slice(&paddr.to_le_bytes());
-    p[32..40].copy_from_slice(&filesz.to_le_bytes());
-    p[40..48].copy_from_slice(&memsz.to_le_bytes());
-    p
-}
-
-/// The ELF header for `phnum` program headers (and, with `PN_XNUM`, the
-/// section header 0 at `shoff`).
-fn ehdr(machine: u16, phnum: u64, shoff: Option<u64>) -> [u8; EHDR_SIZE as usize] {
-    let mut h = [0u8; EHDR_SIZE as usize];
-    h[..4].copy_from_slice(b"\x7fELF");
-    h[4] = 2; // ELFCLASS64
-    h[5] = 1; // ELFDATA2LSB
-    h[6] = 1; // EV_CURRENT
-    h[16..18].copy_from_slice(&ET_CORE.to_le_bytes());
-    h[18..20].copy_from_slice(&machine.to_le_bytes());
-    h[20..24].copy_from_slice(&1u32.to_le_bytes());
-    h[32..40].copy_from_slice(&EHDR_SIZE.to_le_bytes());
-    h[52..54].copy_from_slice(&(EHDR_SIZE as u16).to_le_bytes());
-    h[54..56].copy_from_slice(&(PHDR_SIZE as u16).to_le_bytes());
-    match shoff {
-        None => h[56..58].copy_from_slice(&(phnum as u16).to_le_bytes()),
-        Some(off) => {
-            h[40..48].copy_from_slice(&off.to_le_bytes());
-            h[56..58].copy_from_slice(&(PN_XNUM as u16).to_le_bytes());
-            h[58..60].copy_from_slice(&(SHDR_SIZE as u16).to_le_bytes());
-            h[60..62].copy_from_slice(&1u16.to_le_bytes());
-        }
+) -> object::elf::ProgramHeader64<object::LittleEndian> {
+    ElfSegment {
+        p_type,
+        p_flags: if p_type == PT_LOAD { PF_RWX } else { 0 },
+        p_offset: offset,
+        p_vaddr: vaddr,
+        p_paddr: paddr,
+        p_filesz: filesz,
+        p_memsz: memsz,
     }
-    h
+    .encode()
 }
 
-/// Section header 0 holding the real program header count (as the
-/// kernel's core dumps fill it: `sh_size` = `e_shnum`, `sh_info` = count).
-fn shdr0(phnum: u64) -> [u8; SHDR_SIZE as usize] {
-    let mut s = [0u8; SHDR_SIZE as usize];
-    s[32..40].copy_from_slice(&1u64.to_le_bytes());
-    s[44..48].copy_from_slice(&(phnum.min(u64::from(u32::MAX)) as u32).to_le_bytes());
-    s
-}
-
-/// Writes the program header of a finished `PT_LOAD` whose memory ends at
-/// `mem_end` (a physical address, never before its file data's end).
 /// Writes the program header of `load`, whose memory ends at `mem_end`;
 /// returns where its memory would end in the file (`p_offset + p_memsz`).
 fn close(
@@ -304,7 +256,7 @@ fn close(
             let memsz = mem_end.saturating_sub(l.paddr).max(l.size);
             loads.push(
                 sink,
-                &phdr(PT_LOAD, l.offset, l.vaddr, l.paddr, l.size, memsz),
+                bytes_of(&phdr(PT_LOAD, l.offset, l.vaddr, l.paddr, l.size, memsz)),
             )?;
             Ok(l.offset.saturating_add(memsz))
         }
@@ -369,24 +321,24 @@ pub(crate) fn write(
     let eraseinfo = meta::eraseinfo(src, &opts.eraseinfo);
     let notes = meta::note_area(src, Some(&eraseinfo));
     let phnum = nsegs + 1;
-    let xnum = phnum >= PN_XNUM;
-    let phdrs_end = EHDR_SIZE + phnum * PHDR_SIZE;
+    let xnum = phnum >= u64::from(PN_XNUM);
+    let phdrs_end = EHDR_LEN + phnum * PHDR_LEN;
     let shoff = xnum.then_some(phdrs_end);
-    let notes_at = phdrs_end + if xnum { SHDR_SIZE } else { 0 };
+    let notes_at = phdrs_end + if xnum { SHDR_LEN } else { 0 };
     let data_at = (notes_at + notes.bytes.len() as u64).next_multiple_of(ps);
     let notes_len = notes.bytes.len() as u64;
-    sink.write_at(0, &ehdr(machine, phnum, shoff))?;
+    sink.write_at(0, bytes_of(&file_header(machine, phnum, shoff)))?;
     sink.write_at(
-        EHDR_SIZE,
-        &phdr(PT_NOTE, notes_at, 0, 0, notes_len, notes_len),
+        EHDR_LEN,
+        bytes_of(&phdr(PT_NOTE, notes_at, 0, 0, notes_len, notes_len)),
     )?;
     if let Some(off) = shoff {
-        sink.write_at(off, &shdr0(phnum))?;
+        sink.write_at(off, bytes_of(&section_header0(phnum)))?;
     }
     sink.write_at(notes_at, &notes.bytes)?;
 
     // Pass 2: page data and PT_LOAD headers.
-    let mut loads = Region::new(EHDR_SIZE + PHDR_SIZE, REGION_BUFFER);
+    let mut loads = Region::new(EHDR_LEN + PHDR_LEN, REGION_BUFFER);
     let mut data = Region::new(data_at, REGION_BUFFER);
     let mut segs = Segments {
         cover: cover(),
@@ -487,29 +439,6 @@ pub(crate) fn write(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn headers() {
-        let h = ehdr(62, 3, None);
-        assert_eq!(&h[56..58], &3u16.to_le_bytes());
-        let h = ehdr(62, 70_000, Some(64 + 70_000 * 56));
-        assert_eq!(&h[56..58], &0xffffu16.to_le_bytes());
-        assert_eq!(&h[60..62], &1u16.to_le_bytes());
-        assert_eq!(
-            u32::from_le_bytes(shdr0(70_000)[44..48].try_into().unwrap()),
-            70_000
-        );
-        let p = phdr(
-            PT_LOAD,
-            0x1000,
-            0xffff_8880_0010_0000,
-            0x10_0000,
-            0x2000,
-            0x5000,
-        );
-        assert_eq!(&p[32..40], &0x2000u64.to_le_bytes());
-        assert_eq!(&p[40..48], &0x5000u64.to_le_bytes());
-    }
 
     #[test]
     fn segments_break_at_gaps_and_vaddr_jumps_and_cover_memory() {

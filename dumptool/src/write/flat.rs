@@ -5,45 +5,15 @@
 //! `offset` of the reassembled file, and an end marker (offset and size
 //! -1). Records may come in any order, so a writer never needs to seek:
 //! this is what `makedumpfile -F` sends to a pipe and `makedumpfile -R`
-//! reassembles (see [`crate::dump::flat`] for the reader).
+//! reassembles (see [`crate::dump::flat`] for the reader; the layout is
+//! [`crate::format::flat`]'s).
 
 use super::error::WriteError;
 use super::output::Sink;
-use crate::dump::flat::{FLAT_HEADER_SIZE, FLAT_SIGNATURE};
+use crate::format::flat::{FlatHeader, RecordHeader};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
-
-/// `type` of the flattened header.
-const TYPE_FLAT_HEADER: i64 = 1;
-/// `version` of the flattened header.
-const VERSION_FLAT_HEADER: i64 = 1;
-/// The end-of-stream marker's offset and size.
-const END_FLAG: i64 = -1;
-
-/// The flattened-format header.
-pub(crate) fn header() -> Vec<u8> {
-    let mut h = vec![0u8; FLAT_HEADER_SIZE as usize];
-    h[..FLAT_SIGNATURE.len()].copy_from_slice(FLAT_SIGNATURE);
-    h[16..24].copy_from_slice(&TYPE_FLAT_HEADER.to_be_bytes());
-    h[24..32].copy_from_slice(&VERSION_FLAT_HEADER.to_be_bytes());
-    h
-}
-
-/// A record header for `len` bytes at `offset`.
-pub(crate) fn record_header(offset: u64, len: usize) -> [u8; 16] {
-    let mut r = [0u8; 16];
-    r[..8].copy_from_slice(&(offset as i64).to_be_bytes());
-    r[8..].copy_from_slice(&(len as i64).to_be_bytes());
-    r
-}
-
-/// The end-of-stream record.
-pub(crate) fn end_marker() -> [u8; 16] {
-    let mut r = [0u8; 16];
-    r[..8].copy_from_slice(&END_FLAG.to_be_bytes());
-    r[8..].copy_from_slice(&END_FLAG.to_be_bytes());
-    r
-}
+use zerocopy::IntoBytes;
 
 /// Positional writes turned into a flattened stream on `W`.
 pub(crate) struct FlatSink<W: Write> {
@@ -62,7 +32,7 @@ impl<W: Write> FlatSink<W> {
             name,
             written: 0,
         };
-        s.put(&header(), "write the flattened-format header")?;
+        s.put(&FlatHeader::encode(), "write the flattened-format header")?;
         Ok(s)
     }
 
@@ -78,7 +48,10 @@ impl<W: Write> FlatSink<W> {
 
     /// Writes the end marker and flushes; returns the inner writer.
     pub(crate) fn finish(mut self) -> Result<(W, u64), WriteError> {
-        self.put(&end_marker(), "write the flattened-format end marker")?;
+        self.put(
+            RecordHeader::END.as_bytes(),
+            "write the flattened-format end marker",
+        )?;
         let name = self.name.clone();
         let written = self.written;
         let out = self.out.into_inner().map_err(|e| WriteError::Io {
@@ -96,7 +69,7 @@ impl<W: Write> Sink for FlatSink<W> {
             return Ok(());
         }
         self.put(
-            &record_header(offset, data.len()),
+            RecordHeader::new(offset, data.len()).as_bytes(),
             "write a flattened-format record",
         )?;
         self.put(data, "write a flattened-format record")
@@ -115,10 +88,10 @@ mod tests {
         let (v, n) = s.finish().unwrap();
         assert_eq!(n as usize, v.len());
         assert_eq!(v.len(), 4096 + 16 + 3 + 16);
-        assert!(crate::dump::flat::is_flattened(&v));
+        assert!(FlatHeader::is_flattened(&v));
         assert_eq!(&v[4096..4104], &10i64.to_be_bytes());
         assert_eq!(&v[4104..4112], &3i64.to_be_bytes());
         assert_eq!(&v[4112..4115], b"abc");
-        assert_eq!(&v[4115..], &end_marker());
+        assert_eq!(&v[4115..], RecordHeader::END.as_bytes());
     }
 }

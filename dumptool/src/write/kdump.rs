@@ -24,18 +24,17 @@ use super::output::{Region, Sink, REGION_BUFFER};
 use super::pages::{Page, PageWorker};
 use super::window::Windows;
 use super::{Compression, PageSelector, WriteOptions, WriteStats};
-use crate::dump::codec::DUMP_DH_COMPRESSED_INCOMPLETE;
-use crate::dump::kdump::{Utsname, KDUMP_SIGNATURE};
 use crate::dump::Dump;
+use crate::format::compression::DUMP_DH_COMPRESSED_INCOMPLETE;
+use crate::format::kdump::{
+    DiskDumpHeader, KdumpSubHeader, PageDesc, HEADER_VERSION, KDUMP_SIGNATURE, PAGE_DESC_SIZE,
+    SUB_HEADER_SIZE,
+};
+use zerocopy::{FromZeros, IntoBytes};
 
-/// `header_version` written.
-const HEADER_VERSION: i32 = 6;
-/// `sizeof(struct disk_dump_header)` on 64-bit machines.
-const MAIN_HEADER_SIZE: usize = 464;
-/// `sizeof(struct kdump_sub_header)` (version 6) on 64-bit machines.
-const SUB_HEADER_SIZE: u64 = 104;
-/// Size of a page descriptor.
-const PAGE_DESC_SIZE: u64 = 24;
+/// Sizes as file offsets.
+const SUB_HEADER_LEN: u64 = SUB_HEADER_SIZE as u64;
+const PAGE_DESC_LEN: u64 = PAGE_DESC_SIZE as u64;
 
 /// Where everything goes.
 struct Layout {
@@ -54,12 +53,12 @@ struct Layout {
 impl Layout {
     fn new(block_size: u64, max_mapnr: u64, notes: u64, slots: u64, zero_page: bool) -> Layout {
         let bs = block_size;
-        let sub_hdr_blocks = (SUB_HEADER_SIZE + notes).div_ceil(bs);
+        let sub_hdr_blocks = (SUB_HEADER_LEN + notes).div_ceil(bs);
         let bitmap_blocks_each = max_mapnr.div_ceil(8).div_ceil(bs).max(1);
         let bitmap1 = (1 + sub_hdr_blocks) * bs;
         let bitmap2 = bitmap1 + bitmap_blocks_each * bs;
         let descs = bitmap2 + bitmap_blocks_each * bs;
-        let table_end = descs + slots * PAGE_DESC_SIZE;
+        let table_end = descs + slots * PAGE_DESC_LEN;
         Layout {
             block_size,
             sub_hdr_blocks,
@@ -73,13 +72,10 @@ impl Layout {
     }
 }
 
-/// One page descriptor.
-fn descriptor(offset: u64, size: u64, flags: u32) -> [u8; PAGE_DESC_SIZE as usize] {
-    let mut d = [0u8; PAGE_DESC_SIZE as usize];
-    d[..8].copy_from_slice(&offset.to_le_bytes());
-    d[8..12].copy_from_slice(&(size as u32).to_le_bytes());
-    d[12..16].copy_from_slice(&flags.to_le_bytes());
-    d
+/// One page descriptor (its stored size is at most a page, which fits 32
+/// bits: `write_dump` checked the page size).
+fn descriptor(offset: u64, size: u64, flags: u32) -> PageDesc {
+    PageDesc::new(offset, size as u32, flags)
 }
 
 /// Writes `src`'s kept pages kdump-compressed with `codec` into `sink`.
@@ -158,7 +154,7 @@ pub(crate) fn write(
             };
             let i = pfn - bits.start;
             dumped[(i / 64) as usize] |= 1 << (i % 64);
-            descs.push(sink, &d)?;
+            descs.push(sink, &d.encode())?;
             Ok(())
         })?;
         let byte = bits.start / 8;
@@ -186,48 +182,32 @@ pub(crate) fn write(
         status |= DUMP_DH_COMPRESSED_INCOMPLETE;
     }
     sink.write_at(0, &main_header(src, &layout, windows.max_pfn(), status))?;
-    let mut sub = sub_header(src, opts, windows.max_pfn(), bs, &notes, eraseinfo_area);
-    sub.extend_from_slice(&notes.bytes);
-    sink.write_at(bs, &sub)?;
+    let sub = sub_header(src, opts, windows.max_pfn(), bs, &notes, eraseinfo_area);
+    let mut block = sub.as_bytes().to_vec();
+    block.extend_from_slice(&notes.bytes);
+    sink.write_at(bs, &block)?;
     Ok(stats)
-}
-
-/// Copies `s` into a 65-byte utsname field (NUL-terminated).
-fn uts_field(out: &mut [u8], s: &str) {
-    let n = s.len().min(64);
-    out[..n].copy_from_slice(&s.as_bytes()[..n]);
 }
 
 /// Block 0: `struct disk_dump_header`, padded to a block.
 fn main_header(src: &Dump, layout: &Layout, max_mapnr: u64, status: u32) -> Vec<u8> {
-    let mut h = vec![0u8; (layout.block_size as usize).max(MAIN_HEADER_SIZE)];
-    h[..8].copy_from_slice(KDUMP_SIGNATURE);
-    h[8..12].copy_from_slice(&HEADER_VERSION.to_le_bytes());
-    let u: Utsname = meta::utsname(src);
-    for (i, s) in [
-        &u.sysname,
-        &u.nodename,
-        &u.release,
-        &u.version,
-        &u.machine,
-        &u.domainname,
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        uts_field(&mut h[12 + 65 * i..12 + 65 * (i + 1)], s);
-    }
+    let mut h = DiskDumpHeader::new_zeroed();
+    h.signature = *KDUMP_SIGNATURE;
+    h.header_version.set(HEADER_VERSION);
+    h.utsname = meta::utsname(src).encode();
     let (sec, usec) = meta::timestamp(src);
-    h[408..416].copy_from_slice(&sec.to_le_bytes());
-    h[416..424].copy_from_slice(&usec.to_le_bytes());
-    h[424..428].copy_from_slice(&status.to_le_bytes());
-    h[428..432].copy_from_slice(&(layout.block_size as i32).to_le_bytes());
-    h[432..436].copy_from_slice(&(layout.sub_hdr_blocks as i32).to_le_bytes());
-    h[436..440].copy_from_slice(&((2 * layout.bitmap_blocks_each) as u32).to_le_bytes());
-    h[440..444].copy_from_slice(&(max_mapnr.min(u64::from(u32::MAX)) as u32).to_le_bytes());
-    let cpus = src.notes().prstatus_count().min(i32::MAX as usize) as i32;
-    h[460..464].copy_from_slice(&cpus.to_le_bytes());
-    h
+    h.timestamp_sec.set(sec);
+    h.timestamp_usec.set(usec);
+    h.status.set(status);
+    h.block_size.set(layout.block_size as i32);
+    h.sub_hdr_size.set(layout.sub_hdr_blocks as i32);
+    h.bitmap_blocks.set((2 * layout.bitmap_blocks_each) as u32);
+    h.max_mapnr.set(max_mapnr.min(u64::from(u32::MAX)) as u32);
+    h.nr_cpus
+        .set(src.notes().prstatus_count().min(i32::MAX as usize) as i32);
+    let mut block = h.as_bytes().to_vec();
+    block.resize(block.len().max(layout.block_size as usize), 0);
+    block
 }
 
 /// `struct kdump_sub_header` (version 6); the notes follow it directly.
@@ -238,27 +218,26 @@ fn sub_header(
     bs: u64,
     notes: &meta::NoteArea,
     eraseinfo: Option<(u64, u64)>,
-) -> Vec<u8> {
-    let mut s = vec![0u8; SUB_HEADER_SIZE as usize];
-    let put = |s: &mut Vec<u8>, at: usize, v: u64| s[at..at + 8].copy_from_slice(&v.to_le_bytes());
-    put(&mut s, 0, meta::phys_base(src));
-    s[8..12].copy_from_slice(&(opts.dump_level as i32).to_le_bytes());
+) -> KdumpSubHeader {
+    let mut s = KdumpSubHeader::new_zeroed();
+    s.phys_base.set(meta::phys_base(src));
+    s.dump_level.set(opts.dump_level as i32);
     // split = 0, start_pfn / end_pfn (32-bit era) = 0.
-    let notes_at = bs + SUB_HEADER_SIZE;
+    let notes_at = bs + SUB_HEADER_LEN;
     if let Some((off, size)) = notes.vmcoreinfo {
-        put(&mut s, 32, notes_at + off as u64);
-        put(&mut s, 40, size as u64);
+        s.offset_vmcoreinfo.set(notes_at + off as u64);
+        s.size_vmcoreinfo.set(size as u64);
     }
     if !notes.bytes.is_empty() {
-        put(&mut s, 48, notes_at);
-        put(&mut s, 56, notes.bytes.len() as u64);
+        s.offset_note.set(notes_at);
+        s.size_note.set(notes.bytes.len() as u64);
     }
     if let Some((off, size)) = eraseinfo {
-        put(&mut s, 64, off);
-        put(&mut s, 72, size);
+        s.offset_eraseinfo.set(off);
+        s.size_eraseinfo.set(size);
     }
     // start_pfn_64 / end_pfn_64 only matter for split dumps (0, as
     // makedumpfile leaves them).
-    put(&mut s, 96, max_mapnr);
+    s.max_mapnr_64.set(max_mapnr);
     s
 }

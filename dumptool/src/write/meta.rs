@@ -4,9 +4,9 @@
 //! information.
 
 use super::error::WriteError;
-use crate::dump::kdump::Utsname;
-use crate::dump::notes::{ERASEINFO_NOTE, VMCOREINFO_NOTE};
 use crate::dump::Dump;
+use crate::format::kdump::{Utsname, UTS_FIELD_LEN};
+use crate::format::note::{push_note, ERASEINFO_NOTE, VMCOREINFO_NOTE};
 
 /// The source's notes serialised as one ELF note area.
 pub(crate) struct NoteArea {
@@ -15,23 +15,6 @@ pub(crate) struct NoteArea {
     /// Where the VMCOREINFO note's descriptor (its text) lies in `bytes`:
     /// (offset, size).
     pub vmcoreinfo: Option<(usize, usize)>,
-}
-
-/// Appends one ELF note; returns the offset of its descriptor.
-fn push_note(out: &mut Vec<u8>, name: &str, ntype: u32, desc: &[u8]) -> usize {
-    let namesz = if name.is_empty() { 0 } else { name.len() + 1 };
-    out.extend((namesz as u32).to_le_bytes());
-    out.extend((desc.len() as u32).to_le_bytes());
-    out.extend(ntype.to_le_bytes());
-    out.extend(name.as_bytes());
-    if namesz > 0 {
-        out.push(0);
-    }
-    out.resize(out.len().next_multiple_of(4), 0);
-    let at = out.len();
-    out.extend(desc);
-    out.resize(out.len().next_multiple_of(4), 0);
-    at
 }
 
 /// The erase information of the output: the source's, then `added`'s.
@@ -100,9 +83,9 @@ fn kernel_utsname(src: &Dump) -> Option<Utsname> {
     let info = src.vmcoreinfo()?;
     let addr = info.symbol("init_uts_ns")? + info.offset("uts_namespace.name")?;
     let mem = src.kernel_memory().ok()?;
-    let raw = mem.read_bytes(addr, 6 * 65).ok()?;
+    let raw = mem.read_bytes(addr, 6 * UTS_FIELD_LEN).ok()?;
     let field = |i: usize| {
-        let f = &raw[i * 65..(i + 1) * 65];
+        let f = &raw[i * UTS_FIELD_LEN..(i + 1) * UTS_FIELD_LEN];
         let end = f.iter().position(|&b| b == 0)?;
         let s = std::str::from_utf8(&f[..end]).ok()?;
         s.chars().all(|c| !c.is_control()).then(|| s.to_string())
@@ -141,21 +124,8 @@ pub(crate) fn elf_machine(src: &Dump) -> Result<u16, WriteError> {
     {
         return Ok(n);
     }
-    Ok(match m {
-        "x86_64" => 62,
-        "aarch64" | "arm64" => 183,
-        "ppc64" | "ppc64le" => 21,
-        "s390x" | "s390" => 22,
-        "riscv64" => 243,
-        "loongarch64" => 258,
-        "mips64" | "mips" => 8,
-        "sparc64" => 43,
-        _ => {
-            return Err(WriteError::Unsupported(format!(
-                "no ELF machine number is known for `{m}`"
-            )))
-        }
-    })
+    crate::format::elf::machine_number(m)
+        .ok_or_else(|| WriteError::Unsupported(format!("no ELF machine number is known for `{m}`")))
 }
 
 /// The dump's time: the source kdump header's, else VMCOREINFO's
@@ -175,24 +145,4 @@ pub(crate) fn timestamp(src: &Dump) -> (i64, i64) {
         .map_or((0, 0), |d| {
             (d.as_secs() as i64, i64::from(d.subsec_micros()))
         })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::dump::notes::Notes;
-
-    #[test]
-    fn notes_are_aligned_and_parse_back() {
-        let mut b = Vec::new();
-        let at = push_note(&mut b, "CORE", 1, &[1, 2, 3, 4, 5]);
-        assert_eq!(at, 12 + 8);
-        let at2 = push_note(&mut b, "VMCOREINFO", 0, b"OSRELEASE=6.1\n");
-        assert_eq!(b.len() % 4, 0);
-        assert_eq!(&b[at2..at2 + 14], b"OSRELEASE=6.1\n");
-        let parsed = crate::dump::notes::parse_notes(&b, "x".as_ref(), "t", 0).unwrap();
-        let n = Notes::new(parsed);
-        assert_eq!(n.prstatus_count(), 1);
-        assert_eq!(n.vmcoreinfo(), Some(&b"OSRELEASE=6.1\n"[..]));
-    }
 }

@@ -53,20 +53,9 @@ use crate::dump::Dump;
 use output::{Sink, Target};
 use std::path::PathBuf;
 
-/// How kdump-compressed pages are compressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Compression {
-    /// Every page stored raw.
-    None,
-    /// zlib (`makedumpfile -c`).
-    Zlib,
-    /// LZO1X-1 (`makedumpfile -l`; needs the `lzo` feature).
-    Lzo,
-    /// snappy (`makedumpfile -p`).
-    Snappy,
-    /// zstd (`makedumpfile -z`).
-    Zstd,
-}
+/// How kdump-compressed pages are compressed: the one codec type of the
+/// format layer, shared with the reader.
+pub use crate::format::Compression;
 
 /// Output format: ELF or kdump-compressed with a codec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

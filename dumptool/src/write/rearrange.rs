@@ -10,10 +10,11 @@
 use super::error::WriteError;
 use super::output::{Sink, Target};
 use super::Output;
-use crate::dump::flat::{is_flattened, FLAT_HEADER_SIZE};
 use crate::dump::DumpError;
+use crate::format::flat::{FlatHeader, RecordHeader, FLAT_HEADER_SIZE, TYPE_FLAT_HEADER};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use zerocopy::{FromZeros, IntoBytes};
 
 /// What [`rearrange`] wrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -67,35 +68,34 @@ pub fn rearrange(
     };
     let mut header = vec![0u8; FLAT_HEADER_SIZE as usize];
     read(&mut header, "flattened-format header", &mut pos)?;
-    if !is_flattened(&header) {
+    if !FlatHeader::is_flattened(&header) {
         return Err(invalid(
             "flattened-format header",
             "no `makedumpfile` signature: this is not makedumpfile's flattened format".into(),
         ));
     }
-    let kind = i64::from_be_bytes(header[16..24].try_into().unwrap_or_default());
-    if kind != 1 {
+    let kind = FlatHeader::parse(&header).map_or(0, |h| h.kind.get());
+    if kind != TYPE_FLAT_HEADER {
         return Err(invalid(
             "flattened-format header",
-            format!("type {kind}, expected 1"),
+            format!("type {kind}, expected {TYPE_FLAT_HEADER}"),
         ));
     }
     let mut target = Target::open(&Output::Path(out.to_path_buf()), false, None, overwrite)?;
     let mut stats = Rearranged::default();
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let mut rec = [0u8; 16];
+        let mut rec = RecordHeader::new_zeroed();
         let at = pos;
         read(
-            &mut rec,
+            rec.as_mut_bytes(),
             "record header (the stream ends before its end marker)",
             &mut pos,
         )?;
-        let offset = i64::from_be_bytes(rec[..8].try_into().unwrap_or_default());
-        let size = i64::from_be_bytes(rec[8..].try_into().unwrap_or_default());
-        if offset == -1 && size == -1 {
+        if rec.is_end() {
             break;
         }
+        let (offset, size) = (rec.offset.get(), rec.size.get());
         if offset < 0 || size < 0 || (offset as u64).saturating_add(size as u64) > MAX_END {
             return Err(invalid(
                 &format!("record at stream offset {at:#x}"),
