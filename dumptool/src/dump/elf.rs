@@ -12,7 +12,7 @@
 
 use super::error::{Absence, DumpError};
 use super::notes::{parse_notes, Note};
-use super::source::{fits, read_exact, truncated, Region, Source};
+use super::source::{fits, invalid, not_present, read_exact, truncated, Region, Source};
 use super::{PageState, PhysMemory};
 use crate::format::elf::{
     disjoint_loads, read, EHDR_SIZE, ELFCLASS64, ELFDATA2LSB, ET_CORE, PHDR_SIZE, PN_XNUM, PT_NOTE,
@@ -21,7 +21,6 @@ use crate::format::elf::{
 use object::elf::{FileHeader64, ProgramHeader64, SectionHeader64};
 use object::LittleEndian as LE;
 use std::ops::Range;
-use std::path::Path;
 
 pub use crate::format::elf::{is_elf, ElfSegment, ELF_MAGIC, EM_X86_64, PT_LOAD};
 
@@ -45,14 +44,6 @@ pub struct ElfReader {
     segments: Vec<ElfSegment>,
     runs: Vec<Run>,
     page_size: u64,
-}
-
-fn invalid(path: &Path, what: &str, detail: String) -> DumpError {
-    DumpError::Invalid {
-        path: path.to_path_buf(),
-        what: what.to_string(),
-        detail,
-    }
 }
 
 /// Reads and checks the ELF header: a little-endian ELF64 core.
@@ -248,12 +239,7 @@ impl ElfReader {
     }
 
     fn not_present(&self, paddr: u64, reason: Absence) -> DumpError {
-        DumpError::NotPresent {
-            path: self.src.path().to_path_buf(),
-            paddr,
-            vaddr: None,
-            reason,
-        }
+        not_present(&*self.src, paddr, reason)
     }
 }
 

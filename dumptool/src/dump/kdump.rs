@@ -19,13 +19,14 @@
 use super::bitmap::Bitmap;
 use super::error::{Absence, DumpError};
 use super::notes::{parse_notes, Note};
-use super::source::{fits, read_exact, read_region, truncated, Source};
+use super::source::{
+    fits, invalid, not_present, read_exact, read_region, truncated, Source,
+};
 use super::{PageState, PhysMemory};
 use crate::format::compression::{Compression, DUMP_DH_COMPRESSED_INCOMPLETE};
 use crate::format::kdump::{DiskDumpHeader, KdumpSubHeader, DISK_DUMP_HEADER_SIZE, PAGE_DESC_SIZE};
 use rayon::prelude::*;
 use std::ops::Range;
-use std::path::Path;
 use std::sync::Mutex;
 use zerocopy::FromBytes;
 
@@ -203,14 +204,6 @@ struct DescTable {
     ndesc: u64,
     offset: u64,
     zero_page: Option<u64>,
-}
-
-fn invalid(path: &Path, what: &str, detail: String) -> DumpError {
-    DumpError::Invalid {
-        path: path.to_path_buf(),
-        what: what.to_string(),
-        detail,
-    }
 }
 
 /// Reads and checks the main header and the sub header.
@@ -514,12 +507,7 @@ impl KdumpReader {
     }
 
     fn not_present(&self, paddr: u64, reason: Absence) -> DumpError {
-        DumpError::NotPresent {
-            path: self.src.path().to_path_buf(),
-            paddr,
-            vaddr: None,
-            reason,
-        }
+        not_present(&*self.src, paddr, reason)
     }
 
     /// Copies `dst.len()` bytes at `in_page` of dumped page `pfn` (described

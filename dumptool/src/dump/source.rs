@@ -7,7 +7,7 @@
 // comment (clippy::undocumented_unsafe_blocks is denied).
 #![allow(unsafe_code)]
 
-use super::error::DumpError;
+use super::error::{Absence, DumpError};
 use memmap2::Mmap;
 use std::borrow::Cow;
 use std::fs::File;
@@ -120,6 +120,26 @@ pub(crate) fn truncated(src: &dyn Source, offset: u64, len: u64, what: String) -
         offset,
         len,
         file_len: src.len(),
+    }
+}
+
+/// A [`DumpError::Invalid`]: `what` in the file `path` is wrong, as
+/// `detail` says.
+pub(crate) fn invalid(path: &Path, what: &str, detail: String) -> DumpError {
+    DumpError::Invalid {
+        path: path.to_path_buf(),
+        what: what.to_string(),
+        detail,
+    }
+}
+
+/// A [`DumpError::NotPresent`]: `src` lacks physical address `paddr`.
+pub(crate) fn not_present(src: &dyn Source, paddr: u64, reason: Absence) -> DumpError {
+    DumpError::NotPresent {
+        path: src.path().to_path_buf(),
+        paddr,
+        vaddr: None,
+        reason,
     }
 }
 
