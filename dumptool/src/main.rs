@@ -67,7 +67,18 @@ fn main() -> ExitCode {
                 }
                 report
             })
-            .map_err(|e| e.to_string()),
+            .map_err(|e| {
+                if let Some(json) = commands::filter::failure_report(args, &e) {
+                    // Where the report would have gone (stderr when the dump goes to stdout).
+                    let json = escape_keep_lines(&json);
+                    let _ = if args.output.is_none() {
+                        std::io::stderr().write_all(json.as_bytes())
+                    } else {
+                        std::io::stdout().write_all(json.as_bytes())
+                    };
+                }
+                commands::error_text(&e)
+            }),
         Command::Dmesg { dump } => match commands::dmesg::run(dump) {
             Ok(log) => {
                 for n in commands::dmesg::notes(&log) {

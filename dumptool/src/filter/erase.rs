@@ -28,6 +28,7 @@
 
 use super::FilterError;
 use crate::kernel::CrashedKernel;
+use crate::write::{PageSelector, WriteError};
 use ktype_runtime::btf::{Kind, LookupError};
 use std::ops::Range;
 
@@ -117,6 +118,21 @@ impl Erasures {
                 page[(lo - start) as usize..(hi - start) as usize].fill(ERASE_BYTE);
             }
         }
+    }
+}
+
+/// Erasures as a page selector that keeps every page and erases the bytes
+/// of the kept ones ([`Erasures::apply`]): combined with another selector
+/// through [`PageSelector::and`], e.g. after a
+/// [`super::DumpLevelSelector`].
+impl PageSelector for Erasures {
+    fn select(&self, _start_pfn: u64, keep: &mut [u64]) -> Result<(), WriteError> {
+        keep.fill(u64::MAX);
+        Ok(())
+    }
+
+    fn rewrite(&self, pfn: u64, page: &mut [u8]) {
+        self.apply(pfn, page);
     }
 }
 

@@ -5,6 +5,8 @@
 //! - [`rules`]: what each field means on this kernel, and where that came from.
 //! - [`classify`]: the per-page decision for a dump level.
 //! - [`level`]: dump level bits and page classes.
+//! - [`selector`]: a dump level as a [`crate::write::PageSelector`], to
+//!   combine with rules of your own.
 //! - [`erase`]: kernel variables overwritten in the output (`--erase`).
 
 pub mod bindings;
@@ -12,9 +14,11 @@ pub mod classify;
 pub mod erase;
 pub mod level;
 pub mod rules;
+pub mod selector;
 
 pub use classify::Classifier;
 pub use level::{ClassCounts, PageClass};
+pub use selector::DumpLevelSelector;
 
 /// Why filtering could not proceed.
 #[derive(Debug, thiserror::Error)]

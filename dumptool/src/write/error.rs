@@ -81,8 +81,14 @@ pub enum WriteError {
     #[error("{0}")]
     Threads(String),
     /// The page selector failed.
-    #[error("page selection failed: {0}")]
-    Selector(String),
+    #[error("page selection failed: {what}")]
+    Selector {
+        /// What failed (the whole message when there is no `source`).
+        what: String,
+        /// The error that made it fail, if any.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
     /// The page selector answered differently when asked again for the same
     /// window (past the remembered windows, the writers ask twice: once to
     /// size the output, once to write it).
@@ -117,6 +123,21 @@ impl WriteError {
     /// A [`WriteError::Selector`] with `detail`, for [`super::PageSelector`]
     /// implementations.
     pub fn selector(detail: impl Into<String>) -> WriteError {
-        WriteError::Selector(detail.into())
+        WriteError::Selector {
+            what: detail.into(),
+            source: None,
+        }
+    }
+
+    /// A [`WriteError::Selector`]: `what` failed because of `source` (kept
+    /// as the error's [`std::error::Error::source`]).
+    pub fn selector_failed(
+        what: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> WriteError {
+        WriteError::Selector {
+            what: what.into(),
+            source: Some(Box::new(source)),
+        }
     }
 }
