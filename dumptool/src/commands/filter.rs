@@ -191,6 +191,23 @@ impl RunError {
             RunError::Write(_) => "write",
         }
     }
+
+    /// [`RunError::kind`], then the kind of the error it wraps, if any
+    /// (`dump.unknown_format`, `write.same_file`, `erase.bad_erase`, ...):
+    /// the `kind` of `--report json`'s error.
+    pub fn full_kind(&self) -> String {
+        let inner = match self {
+            RunError::NoOutput => None,
+            RunError::Dump(e) => Some(e.kind()),
+            RunError::EraseWithoutKernel { source, .. } => Some(source.kind()),
+            RunError::Erase(e) => Some(e.kind()),
+            RunError::Write(e) => Some(e.kind()),
+        };
+        match inner {
+            Some(i) => format!("{}.{i}", self.kind()),
+            None => self.kind().to_string(),
+        }
+    }
 }
 
 /// Runs `dumptool filter`; returns the summary and the report text.
@@ -349,7 +366,7 @@ pub fn failure_report(args: &FilterArgs, e: &RunError) -> Option<String> {
             "input": args.input.display().to_string(),
             "output": args.output.as_ref().map(|p| p.display().to_string()),
             "dump_level": args.level,
-            "error": ErrorReport::new(e.kind(), e).json(),
+            "error": ErrorReport::new(&e.full_kind(), e).json(),
         });
         format!("{v:#}\n")
     })

@@ -120,6 +120,26 @@ pub enum WriteError {
 }
 
 impl WriteError {
+    /// A short name of the variant (`io`, `no_such_directory`, `exists`,
+    /// `same_file`, `refused`, `source`, `options`, `threads`, `selector`,
+    /// `inconsistent`, `unsupported`, `compress`), as reports give it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            WriteError::Io { .. } => "io",
+            WriteError::NoSuchDirectory { .. } => "no_such_directory",
+            WriteError::Exists { .. } => "exists",
+            WriteError::SameFile { .. } => "same_file",
+            WriteError::Refused { .. } => "refused",
+            WriteError::Source(_) => "source",
+            WriteError::Options(_) => "options",
+            WriteError::Threads(_) => "threads",
+            WriteError::Selector { .. } => "selector",
+            WriteError::Inconsistent { .. } => "inconsistent",
+            WriteError::Unsupported(_) => "unsupported",
+            WriteError::Compress { .. } => "compress",
+        }
+    }
+
     /// A [`WriteError::Selector`] with `detail`, for [`super::PageSelector`]
     /// implementations.
     pub fn selector(detail: impl Into<String>) -> WriteError {
