@@ -67,7 +67,18 @@ fn main() -> ExitCode {
                 }
                 report
             })
-            .map_err(|e| e.to_string()),
+            .map_err(|e| {
+                if let Some(json) = commands::filter::failure_report(args, &e) {
+                    // Where the report would have gone (stderr when the dump goes to stdout).
+                    let json = escape_keep_lines(&json);
+                    let _ = if args.output.is_none() {
+                        std::io::stderr().write_all(json.as_bytes())
+                    } else {
+                        std::io::stdout().write_all(json.as_bytes())
+                    };
+                }
+                commands::error_text(&e)
+            }),
         Command::Dmesg { dump } => match commands::dmesg::run(dump) {
             Ok(log) => {
                 for n in commands::dmesg::notes(&log) {
@@ -77,17 +88,17 @@ fn main() -> ExitCode {
                 let _ = std::io::stdout().write_all(log.text.as_bytes());
                 Ok(String::new())
             }
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(commands::error_text(&*e)),
         },
-        Command::Btf(args) => commands::btf::run(args).map_err(|e| e.to_string()),
-        Command::Info { dump } => commands::info::run(dump).map_err(|e| e.to_string()),
+        Command::Btf(args) => commands::btf::run(args).map_err(|e| commands::error_text(&e)),
+        Command::Info { dump } => commands::info::run(dump).map_err(|e| commands::error_text(&*e)),
         Command::Syms { dump, names } => match commands::syms::run(dump, names) {
             // The symbols found are printed even when others are missing.
             Ok(found) => {
                 let _ = std::io::stdout().write_all(found.text.as_bytes());
                 found.missing.map_or(Ok(String::new()), Err)
             }
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(commands::error_text(&*e)),
         },
     };
     match result {

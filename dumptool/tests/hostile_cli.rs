@@ -802,3 +802,74 @@ fn dump_strings_are_printed_escaped_and_garbled_vmcoreinfo_lines_skipped() {
     assert!(o.status.success(), "{}", stderr(&o));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A failed filter says what failed as a typed error (the library's
+/// `RunError` variants), and with `--report json` as JSON on stdout: the
+/// kind, the message naming the file, and the chain of causes; stderr says
+/// the same, and nothing is left behind.
+#[test]
+fn failures_are_typed_and_reported_as_json() {
+    use dumptool::commands::filter::{run as filter, FilterArgs, RunError};
+    use dumptool::dump::DumpError;
+    use dumptool::write::WriteError;
+    let dir = scratch("typed-failures");
+    let bogus = dir.join("not-a-dump");
+    std::fs::write(&bogus, vec![b'x'; 8192]).unwrap();
+    let out = dir.join("out");
+    let args = |words: &[&str]| FilterArgs::from_words(words).unwrap_or_else(|e| panic!("{e}"));
+
+    // Not a dump.
+    let e = filter(&args(&["-d", "31", s(&bogus), s(&out)])).unwrap_err();
+    assert!(
+        matches!(&e, RunError::Dump(DumpError::UnknownFormat { path, .. }) if path == &bogus),
+        "{e:?}"
+    );
+    let o = run(&["filter", "--report", "json", "-d", "31", s(&bogus), s(&out)]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)));
+    assert_eq!(v["error"]["kind"], "dump.unknown_format", "{v}");
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(s(&bogus)) && message.contains("not a crash dump"),
+        "{message}"
+    );
+    assert!(stderr(&o).contains(message), "{}", stderr(&o));
+
+    // The output is the input.
+    let input = copy(&bookworm_kdump(), &dir, "vmcore");
+    let e = filter(&args(&["-f", "-d", "31", s(&input), s(&input)])).unwrap_err();
+    assert!(
+        matches!(e, RunError::Write(WriteError::SameFile { .. })),
+        "{e:?}"
+    );
+
+    // An --erase of a member the kernel lacks: the member path's error is the cause.
+    let spec = "init_task:task_struct.ktype_nosuch";
+    let o = run(&[
+        "filter",
+        "--report",
+        "json",
+        "-d",
+        "31",
+        "--erase",
+        spec,
+        s(&input),
+        s(&out),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)));
+    let err = &v["error"];
+    assert_eq!(err["kind"], "erase.bad_erase", "{v}");
+    let message = err["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(s(&input)) && message.contains(spec),
+        "{message}"
+    );
+    assert_eq!(err["sources"][0]["kind"], "member", "{v}");
+    let cause = err["sources"][1]["message"].as_str().unwrap_or_default();
+    assert!(cause.contains("no member `ktype_nosuch`"), "{v}");
+    assert!(stderr(&o).contains(cause), "{}", stderr(&o));
+    assert_eq!(listing(&dir), ["not-a-dump", "vmcore"]);
+}

@@ -7,9 +7,11 @@
 //! carries an ELF output's `ERASEINFO` note into its kdump sub header); bad specs
 //! are errors that leave no output behind.
 
-use dumptool::commands::filter::{run, FilterArgs};
+use dumptool::commands::filter::{run, FilterArgs, RunError};
 use dumptool::dump::Dump;
-use dumptool::filter::erase::ERASE_BYTE;
+use dumptool::filter::erase::{EraseError, ERASE_BYTE};
+use dumptool::filter::FilterError;
+use ktype_runtime::btf::{PathError, PathErrorKind};
 use ktype_runtime::resolve::SystemMap;
 use ktype_tests::fixtures::{kernel, makedumpfile_sid, repo_root, run_tool, vmcore};
 use ktype_tests::pahole;
@@ -207,26 +209,52 @@ fn erased_bytes_are_x_and_nothing_else_changes(suite: &'static str) {
     );
     std::fs::remove_file(&twice).unwrap();
 
-    // Bad specs: an error naming the spec, and no output left behind.
-    for (spec, why) in [
-        ("ktype_no_such_symbol:8", "no symbol ktype_no_such_symbol"),
+    // Bad specs: an error of the spec's kind naming the dump, the spec and
+    // what is wrong, and no output left behind.
+    for (spec, kind, why) in [
+        (
+            "ktype_no_such_symbol:8",
+            "no_symbol",
+            "no symbol ktype_no_such_symbol",
+        ),
         (
             "init_task:task_struct.ktype_nosuch",
+            "member",
             "no member `ktype_nosuch`",
         ),
         (
             "init_task:ktype_nosuch_t",
+            "no_type",
             "no struct or union ktype_nosuch_t",
         ),
-        ("init_task", "expected SYMBOL:SIZE"),
-        ("jiffies_64:0", "0 bytes"),
+        ("init_task", "syntax", "expected SYMBOL:SIZE"),
+        ("jiffies_64:0", "length", "0 bytes"),
     ] {
         let out = dir.join("bad");
         let e = run(&args(false, &[spec], &v.elf(), &out))
             .err()
-            .unwrap_or_else(|| panic!("--erase {spec} accepted"))
-            .to_string();
-        assert!(e.contains(spec) && e.contains(why), "{spec}: {e}");
+            .unwrap_or_else(|| panic!("--erase {spec} accepted"));
+        let problem = match &e {
+            RunError::Erase(FilterError::BadErase(b)) if b.spec == spec => &b.problem,
+            other => panic!("--erase {spec}: {other:?}"),
+        };
+        assert_eq!(problem.kind(), kind, "{spec}: {e}");
+        if kind == "member" {
+            assert!(matches!(problem, EraseError::Member { .. }));
+            // The member path's own error is the cause, kept as the source.
+            let cause =
+                std::error::Error::source(problem).and_then(|s| s.downcast_ref::<PathError>());
+            assert!(
+                cause.is_some_and(|c| c.why == PathErrorKind::NoSuchMember),
+                "{cause:?}"
+            );
+        }
+        let text = dumptool::commands::error_text(&e);
+        let elf = v.elf();
+        assert!(
+            text.contains(spec) && text.contains(why) && text.contains(elf.to_str().unwrap()),
+            "{spec}: {text}"
+        );
         assert!(!out.exists(), "{spec}: output left behind");
     }
     let mut left: Vec<String> = std::fs::read_dir(&dir)

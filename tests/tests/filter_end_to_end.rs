@@ -7,11 +7,19 @@
 
 use dumptool::commands::filter::{run, FilterArgs};
 use dumptool::dump::{Dump, PageState};
+use dumptool::filter::{Classifier, DumpLevelSelector, PageClass};
+use dumptool::kernel::CrashedKernel;
+use dumptool::write::{
+    write_dump, Compression, Output, OutputFormat, PageSelector, Progress, ProgressFn, WriteError,
+    WriteOptions,
+};
 use ktype_tests::fixtures::{makedumpfile_sid, repo_root, vmcore};
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 fn work() -> PathBuf {
     let d = repo_root().join("target/filter-e2e");
@@ -183,4 +191,153 @@ fn filter_6_12_equals_makedumpfile() {
 #[test]
 fn filter_on_the_newest_kernel_keeps_what_makedumpfile_keeps() {
     check("sid");
+}
+
+/// Counts the kept pages the writer reads (it rewrites each before storing
+/// it), for the progress check below.
+struct ReadCounter(Arc<AtomicU64>);
+
+impl PageSelector for ReadCounter {
+    fn select(&self, _start: u64, keep: &mut [u64]) -> Result<(), WriteError> {
+        keep.fill(u64::MAX);
+        Ok(())
+    }
+    fn rewrite(&self, _pfn: u64, _page: &mut [u8]) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// "Dump level 31 plus my rule" written with the library alone: the
+/// filter's [`DumpLevelSelector`] and a rule of the test's own (drop every
+/// pfn that is 3 modulo 7). The output holds exactly the pages `dumptool
+/// filter -d 31` keeps less those the rule drops, and the level counts what
+/// the command counts. The progress callback sizes every window first, then
+/// counts pages written: monotone, never ahead of the pages read, and full
+/// only once every kept page was read and stored.
+#[test]
+fn level_31_plus_my_rule_with_progress() {
+    let v = vmcore("bookworm");
+    let dir = work();
+    let by_command = dir.join("plus-rule-command.kdump");
+    let (summary, _) = run(&args(31, 'c', &v.elf(), &by_command)).unwrap_or_else(|e| panic!("{e}"));
+
+    let dump = Dump::open(v.elf()).unwrap_or_else(|e| panic!("{e}"));
+    let kernel = CrashedKernel::open(&dump).unwrap_or_else(|e| panic!("{e}"));
+    let _ = kernel.resolve_all();
+    let classifier = Classifier::new(&kernel);
+    let reads = Arc::new(AtomicU64::new(0));
+    let seen: Arc<Mutex<Vec<(Progress, u64)>>> = Arc::default();
+    let (reads2, seen2) = (Arc::clone(&reads), Arc::clone(&seen));
+    let opts = WriteOptions {
+        format: OutputFormat::Kdump(Compression::Zlib),
+        dump_level: 31,
+        exclude_zero: true,
+        end_pfn: Some(summary.end_pfn),
+        threads: 2,
+        // Several windows, so that the first pass is seen to size them.
+        window_pfns: 1 << 16,
+        progress: Some(ProgressFn::new(move |p: Progress| {
+            seen2
+                .lock()
+                .unwrap()
+                .push((p, reads2.load(Ordering::SeqCst)));
+        })),
+        ..WriteOptions::default()
+    };
+    let mine = |start: u64, keep: &mut [u64]| -> Result<(), WriteError> {
+        for (i, word) in keep.iter_mut().enumerate() {
+            for bit in 0..64 {
+                if (start + 64 * i as u64 + bit) % 7 != 3 {
+                    *word |= 1 << bit;
+                }
+            }
+        }
+        Ok(())
+    };
+    let selector = DumpLevelSelector::new(&classifier, &opts)
+        .and(mine)
+        .and(ReadCounter(Arc::clone(&reads)));
+    let ours = dir.join("plus-rule-library.kdump");
+    let stats = write_dump(&dump, &selector, &opts, Output::Path(ours.clone()))
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    // The pages: the command's, less the rule's.
+    let a = Dump::open(&by_command).unwrap_or_else(|e| panic!("{e}"));
+    let b = Dump::open(&ours).unwrap_or_else(|e| panic!("{e}"));
+    let readable = |d: &Dump| -> BTreeSet<u64> {
+        (0..summary.end_pfn)
+            .filter(|&p| d.phys().page_state(p).is_readable())
+            .collect()
+    };
+    let expected: BTreeSet<u64> = readable(&a).into_iter().filter(|p| p % 7 != 3).collect();
+    let got = readable(&b);
+    assert!(expected.len() > 1000, "{} pages", expected.len());
+    assert_eq!(got.len(), expected.len());
+    assert!(
+        got == expected,
+        "the library's pages differ from the command's less the rule's"
+    );
+
+    // The level's counts (zero pages aside: the rule drops some of them).
+    let level = selector.first.first.counts();
+    assert_eq!(level.get(PageClass::Zero), 0);
+    for c in PageClass::ALL.into_iter().filter(|&c| c != PageClass::Zero) {
+        assert_eq!(level.get(c), summary.counts.get(c), "{c}");
+    }
+    assert!(level.get(PageClass::Free) > 0);
+    assert_eq!(
+        selector.first.first.windows_done() as u64,
+        summary.end_pfn.div_ceil(opts.window_len())
+    );
+
+    // The progress.
+    let seen = seen.lock().unwrap().clone();
+    let windows = summary.end_pfn.div_ceil(opts.window_len());
+    let kept = stats.pages_written + stats.zero_pages_excluded + stats.unreadable;
+    assert!(windows > 1);
+    let (sizing, writing): (Vec<_>, Vec<_>) = seen.iter().partition(|(p, _)| !p.sized());
+    // The first pass: one report per window, nothing written, nothing read.
+    assert_eq!(sizing.len() as u64 + 1, windows, "{sizing:?}");
+    for (i, (p, read)) in sizing.iter().enumerate() {
+        assert_eq!(
+            (p.windows_sized, p.windows, p.written),
+            (i as u64 + 1, windows, 0)
+        );
+        assert_eq!(*read, 0);
+    }
+    // The second: every report after the last window is sized.
+    let (first, _) = writing[0];
+    assert_eq!((first.windows_sized, first.total), (windows, kept));
+    let mut last = 0;
+    for (p, read) in &writing {
+        assert_eq!(p.total, kept);
+        assert!(p.written >= last, "{:?}", p);
+        assert!(
+            p.written <= read + stats.unreadable,
+            "{p:?} ahead of {read} pages read"
+        );
+        if p.done() {
+            assert_eq!(
+                *read + stats.unreadable,
+                kept,
+                "full before every page was read"
+            );
+        }
+        last = p.written;
+    }
+    let distinct: BTreeSet<u64> = writing.iter().map(|(p, _)| p.written).collect();
+    // At least a report every 256 pages (not one per window).
+    assert!(
+        distinct.len() as u64 >= kept / 256 && distinct.len() > 10,
+        "only {} steps for {kept} pages",
+        distinct.len()
+    );
+    assert!(writing.last().is_some_and(|(p, _)| p.done()));
+    eprintln!(
+        "level 31 plus a rule: {} pages, {windows} windows; {} progress steps",
+        got.len(),
+        distinct.len()
+    );
+    std::fs::remove_file(&by_command).ok();
+    std::fs::remove_file(&ours).ok();
 }

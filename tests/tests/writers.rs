@@ -786,7 +786,7 @@ fn failed_writes_leave_nothing_behind() {
             };
             let out = dir.join("out");
             let e = write_dump(&src, &sel, &opts, Output::Path(out.clone())).unwrap_err();
-            assert!(matches!(e, WriteError::Selector(_)), "{e}");
+            assert!(matches!(e, WriteError::Selector { .. }), "{e}");
             assert!(e.to_string().contains("no answer for pfn 0x30000"), "{e}");
             assert_eq!(
                 files(&dir),

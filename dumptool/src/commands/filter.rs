@@ -2,20 +2,19 @@
 //! through BTF bindings, drop the classes the dump level names, write ELF or
 //! kdump-compressed (optionally flattened to stdout).
 
-use crate::dump::Dump;
+use super::ErrorReport;
+use crate::dump::{Dump, DumpError};
 use crate::filter::erase::{Erasure, Erasures};
 use crate::filter::rules::Degraded;
-use crate::filter::{ClassCounts, Classifier, PageClass};
-use crate::kernel::CrashedKernel;
+use crate::filter::{ClassCounts, Classifier, DumpLevelSelector, FilterError, PageClass};
+use crate::kernel::{CrashedKernel, KernelError};
 use crate::write::{
-    write_dump, Compression, Output, OutputFormat, PageSelector, WriteError, WriteOptions,
-    WriteStats,
+    write_dump, Compression, Output, OutputFormat, PageSelector, Progress, ProgressFn, WriteError,
+    WriteOptions, WriteStats,
 };
 use clap::{ArgGroup, Args, ValueEnum};
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Arguments of `dumptool filter`, with makedumpfile's meaning.
@@ -124,6 +123,9 @@ pub struct FilterSummary {
     /// What the kernel's BTF lacks of dumptool's bindings (every problem the
     /// resolver found), or why the kernel could not be read at all.
     pub binding_problems: Vec<String>,
+    /// Why the kernel could not be read from the dump (every page was then
+    /// kept but zero pages), with the error's kind and source chain.
+    pub kernel_error: Option<ErrorReport>,
     /// What `--erase` overwrote.
     pub erased: Vec<Erasure>,
     /// Kernel bootstrap (kallsyms, BTF, bindings).
@@ -143,47 +145,73 @@ impl FilterSummary {
     }
 }
 
-/// The page selector: classification at one dump level, below `end_pfn`.
-struct Selector<'a, 'k> {
-    classifier: &'a Classifier<'k>,
-    level: u32,
-    end_pfn: u64,
-    /// Excluded counts per window (the writer may ask twice per window).
-    counts: Mutex<BTreeMap<u64, ClassCounts>>,
-    progress: Option<indicatif::ProgressBar>,
-    erasures: Erasures,
+/// Why `dumptool filter` wrote nothing. Each variant keeps the error it
+/// comes from as its [`std::error::Error::source`]; [`RunError::kind`]
+/// names the variant for reports, [`ErrorReport`] carries the chain.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// Neither an output file nor `-F`.
+    #[error("an output file is needed (or -F to write the flattened format to standard output)")]
+    NoOutput,
+    /// The input dump could not be opened or read.
+    #[error(transparent)]
+    Dump(#[from] DumpError),
+    /// `--erase` was asked for but the dump's kernel could not be read, so
+    /// nothing can be erased: no output is written without it.
+    #[error(
+        "{}: --erase cannot be done, so no output was written: the kernel could not be read \
+         from the dump",
+        path.display()
+    )]
+    EraseWithoutKernel {
+        /// The input dump.
+        path: PathBuf,
+        /// Why the kernel could not be read.
+        #[source]
+        source: Box<KernelError>,
+    },
+    /// An `--erase` spec names nothing erasable on this kernel.
+    #[error(transparent)]
+    Erase(#[from] FilterError),
+    /// The output could not be written (or may not be).
+    #[error(transparent)]
+    Write(#[from] WriteError),
 }
 
-impl PageSelector for Selector<'_, '_> {
-    fn select(&self, start: u64, keep: &mut [u64]) -> Result<(), WriteError> {
-        let n = (keep.len() as u64 * 64).min(self.end_pfn.saturating_sub(start)) as usize;
-        let mut classes = vec![None; n];
-        let counts = self
-            .classifier
-            .classify(self.level, start, &mut classes)
-            .map_err(|e| WriteError::Selector(e.to_string()))?;
-        for (i, c) in classes.iter().enumerate() {
-            if c.is_none() {
-                keep[i / 64] |= 1 << (i % 64);
-            }
+impl RunError {
+    /// A short name of the variant (`no_output`, `dump`,
+    /// `erase_without_kernel`, `erase`, `write`), as `--report json` gives it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RunError::NoOutput => "no_output",
+            RunError::Dump(_) => "dump",
+            RunError::EraseWithoutKernel { .. } => "erase_without_kernel",
+            RunError::Erase(_) => "erase",
+            RunError::Write(_) => "write",
         }
-        let mut all = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        all.insert(start, counts);
-        if let Some(p) = &self.progress {
-            p.set_position(all.len() as u64);
-        }
-        Ok(())
     }
 
-    fn rewrite(&self, pfn: u64, page: &mut [u8]) {
-        self.erasures.apply(pfn, page);
+    /// [`RunError::kind`], then the kind of the error it wraps, if any
+    /// (`dump.unknown_format`, `write.same_file`, `erase.bad_erase`, ...):
+    /// the `kind` of `--report json`'s error.
+    pub fn full_kind(&self) -> String {
+        let inner = match self {
+            RunError::NoOutput => None,
+            RunError::Dump(e) => Some(e.kind()),
+            RunError::EraseWithoutKernel { source, .. } => Some(source.kind()),
+            RunError::Erase(e) => Some(e.kind()),
+            RunError::Write(e) => Some(e.kind()),
+        };
+        match inner {
+            Some(i) => format!("{}.{i}", self.kind()),
+            None => self.kind().to_string(),
+        }
     }
 }
 
 /// Runs `dumptool filter`; returns the summary and the report text.
-pub fn run(
-    args: &FilterArgs,
-) -> Result<(FilterSummary, String), Box<dyn std::error::Error + Send + Sync>> {
+pub fn run(args: &FilterArgs) -> Result<(FilterSummary, String), RunError> {
     let format = if args.elf {
         OutputFormat::Elf
     } else if args.zlib {
@@ -197,15 +225,11 @@ pub fn run(
     } else {
         OutputFormat::Kdump(Compression::None)
     };
-    let output =
-        match (&args.output, args.flattened) {
-            (Some(p), _) => Output::Path(p.clone()),
-            (None, true) => Output::Stdout,
-            (None, false) => return Err(
-                "an output file is needed (or -F to write the flattened format to standard output)"
-                    .into(),
-            ),
-        };
+    let output = match (&args.output, args.flattened) {
+        (Some(p), _) => Output::Path(p.clone()),
+        (None, true) => Output::Stdout,
+        (None, false) => return Err(RunError::NoOutput),
+    };
     if let Output::Path(p) = &output {
         crate::write::check_output(&args.input, p, args.force)?;
     }
@@ -214,27 +238,37 @@ pub fn run(
     // kallsyms or VMCOREINFO lack switches rules off and keeps their pages.
     let dump = Dump::open(&args.input)?;
     let mut binding_problems = Vec::new();
-    let kernel = CrashedKernel::open(&dump)
-        .map_err(|e| format!("the kernel could not be read from the dump: {e}"));
+    let mut kernel_error = None;
+    let kernel = CrashedKernel::open(&dump);
     match &kernel {
         Ok(k) => {
             if let Err(e) = k.resolve_all() {
                 binding_problems = e.problems.iter().map(|p| p.to_string()).collect();
             }
         }
-        Err(why) => binding_problems.push(why.clone()),
-    }
-    let classifier = match &kernel {
-        Ok(k) => Classifier::new(k),
-        Err(why) => Classifier::without_kernel(&dump, why),
-    };
-    let erasures = match &kernel {
-        Ok(k) => Erasures::resolve(k, &args.erase)?,
-        // Erasing is a request to keep secrets out of the output: never written without it.
-        Err(why) if !args.erase.is_empty() => {
-            return Err(format!("--erase cannot be done, so no output was written: {why}").into())
+        Err(e) => {
+            let report = ErrorReport::new(e.kind(), e);
+            binding_problems.push(format!(
+                "the kernel could not be read from the dump: {}",
+                report.text()
+            ));
+            kernel_error = Some(report);
         }
-        Err(_) => Erasures::default(),
+    }
+    let (classifier, erasures) = match &kernel {
+        Ok(k) => (Classifier::new(k), Erasures::resolve(k, &args.erase)?),
+        // Erasing is a request to keep secrets out of the output: never written without it.
+        Err(_) if !args.erase.is_empty() => {
+            let Err(source) = kernel else { unreachable!() };
+            return Err(RunError::EraseWithoutKernel {
+                path: args.input.clone(),
+                source: Box::new(source),
+            });
+        }
+        Err(_) => (
+            Classifier::without_kernel(&dump, &binding_problems[0]),
+            Erasures::default(),
+        ),
     };
     let end_pfn = kernel
         .as_ref()
@@ -243,6 +277,9 @@ pub fn run(
         .unwrap_or(dump.max_pfn())
         .min(dump.max_pfn());
     let bootstrap = t0.elapsed();
+    let bar = std::io::stderr()
+        .is_terminal()
+        .then(|| progress_bar(args.level));
     let opts = WriteOptions {
         format,
         flattened: args.flattened,
@@ -253,40 +290,17 @@ pub fn run(
         overwrite: args.force,
         // Like makedumpfile: the output ends where the nodes' struct pages end.
         end_pfn: Some(end_pfn),
+        progress: bar.as_ref().map(|bar| progress_to(bar.clone(), args.level)),
         ..WriteOptions::default()
     };
-    let windows = end_pfn.div_ceil(opts.window_pfns);
-    let progress = std::io::stderr().is_terminal().then(|| {
-        let p = indicatif::ProgressBar::new(windows);
-        p.set_style(
-            indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} windows")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        p.set_message(format!("filtering -d {}", args.level));
-        p
-    });
-    let selector = Selector {
-        classifier: &classifier,
-        level: args.level,
-        end_pfn,
-        counts: Mutex::new(BTreeMap::new()),
-        progress,
-        erasures,
-    };
+    // The dump level's selection, then the erasers over the kept pages.
+    let selector = DumpLevelSelector::new(&classifier, &opts).and(erasures);
     let t1 = Instant::now();
     let stats = write_dump(&dump, &selector, &opts, output)?;
-    if let Some(p) = &selector.progress {
+    if let Some(p) = &bar {
         p.finish_and_clear();
     }
-    let mut counts = ClassCounts::default();
-    for c in selector
-        .counts
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .values()
-    {
-        counts.merge(c);
-    }
+    let mut counts = selector.first.counts();
     counts.add(PageClass::Zero, stats.zero_pages_excluded);
     let total_pages = (0..end_pfn)
         .filter(|&p| dump.phys().page_state(p).is_readable())
@@ -301,7 +315,8 @@ pub fn run(
         warnings: classifier.rules().warnings.clone(),
         degraded: classifier.rules().degraded.clone(),
         binding_problems,
-        erased: selector.erasures.list().to_vec(),
+        kernel_error,
+        erased: selector.second.list().to_vec(),
         bootstrap,
         filter: t1.elapsed(),
     };
@@ -311,6 +326,50 @@ pub fn run(
         None => String::new(),
     };
     Ok((summary, text))
+}
+
+/// A bar of pages written; it says `classifying` until the first pass
+/// knows how many pages are kept (its length).
+fn progress_bar(level: u32) -> indicatif::ProgressBar {
+    let p = indicatif::ProgressBar::new(0);
+    p.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} pages")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    p.set_message(format!("classifying -d {level}"));
+    p
+}
+
+/// The writer's progress shown on `bar`: windows classified, then pages
+/// written of those kept.
+fn progress_to(bar: indicatif::ProgressBar, level: u32) -> ProgressFn {
+    ProgressFn::new(move |p: Progress| {
+        if !p.sized() {
+            bar.set_length(p.windows);
+            bar.set_position(p.windows_sized);
+            return;
+        }
+        if bar.length() != Some(p.total) {
+            bar.set_length(p.total);
+            bar.set_message(format!("writing -d {level}"));
+        }
+        bar.set_position(p.written);
+    })
+}
+
+/// What `--report json` prints when the filter failed: the input, output
+/// and level, and `"error": {kind, message, sources}` (an
+/// [`ErrorReport`]). `None` without `--report json`.
+pub fn failure_report(args: &FilterArgs, e: &RunError) -> Option<String> {
+    (args.report == Some(ReportFormat::Json)).then(|| {
+        let v = serde_json::json!({
+            "input": args.input.display().to_string(),
+            "output": args.output.as_ref().map(|p| p.display().to_string()),
+            "dump_level": args.level,
+            "error": ErrorReport::new(&e.full_kind(), e).json(),
+        });
+        format!("{v:#}\n")
+    })
 }
 
 /// makedumpfile's summary table, plus where each rule came from.
@@ -385,6 +444,7 @@ pub fn report_json(s: &FilterSummary, args: &FilterArgs) -> String {
         "warnings": s.warnings,
         "degraded": s.degraded.iter().map(|d| serde_json::json!({ "rule": d.rule, "level_bit": d.level_bit, "missing": d.missing })).collect::<Vec<_>>(),
         "binding_problems": s.binding_problems,
+        "kernel_error": s.kernel_error.as_ref().map(ErrorReport::json),
         "erased": s.erased.iter().map(|e| serde_json::json!({ "spec": e.spec, "vaddr": e.vaddr, "bytes": e.len })).collect::<Vec<_>>(),
         "timings_ms": { "bootstrap": s.bootstrap.as_secs_f64() * 1e3, "filter": s.filter.as_secs_f64() * 1e3 },
     });

@@ -662,7 +662,8 @@ fn run(inv: &Invocation, msg: &Messages) -> Result<(), String> {
             if let Some(note) = filter::start_threads(&mut args)? {
                 msg.note(note.trim_start_matches("note: "));
             }
-            let (summary, report) = filter::run(&args).map_err(|e| e.to_string())?;
+            let (summary, report) =
+                filter::run(&args).map_err(|e| crate::commands::error_text(&e))?;
             for w in filter::warnings(&args, &summary) {
                 // Switched-off rules and unreadable pages: always said.
                 eprintln!("makedumpfile (dumptool): {w}");

@@ -30,23 +30,24 @@ impl fmt::Display for Absence {
     }
 }
 
-/// An error of a dump reader. Every variant carries the dump file's path.
-#[derive(Debug, thiserror::Error)]
+/// An error of a dump reader. Every variant carries the dump file's path;
+/// its message is the path, then [`DumpError::message`] (what is wrong, and
+/// where). An error caused by another ([`DumpError::Translate`] when a
+/// page-table entry could not be read) keeps it as its
+/// [`std::error::Error::source`], and quotes its message.
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum DumpError {
     /// The file could not be opened, inspected or mapped.
-    #[error("{}: cannot {op}: {source}", path.display())]
     Io {
         /// The dump file.
         path: PathBuf,
         /// What was attempted (`open`, `map`, ...).
         op: &'static str,
         /// The operating system's error.
-        #[source]
         source: std::io::Error,
     },
     /// The file is not a crash dump in a format this crate reads.
-    #[error("{}: not a crash dump this reader understands: {detail}", path.display())]
     UnknownFormat {
         /// The dump file.
         path: PathBuf,
@@ -54,11 +55,6 @@ pub enum DumpError {
         detail: String,
     },
     /// A structure of the file lies (partly) past its end.
-    #[error(
-        "{}: {what} (file offset {offset:#x}, {len} bytes) extends past the end of the file \
-         ({file_len} bytes): the file is truncated or the field pointing there is corrupt",
-        path.display()
-    )]
     Truncated {
         /// The dump file.
         path: PathBuf,
@@ -72,7 +68,6 @@ pub enum DumpError {
         file_len: u64,
     },
     /// A header field or structure holds an impossible value.
-    #[error("{}: invalid {what}: {detail}", path.display())]
     Invalid {
         /// The dump file.
         path: PathBuf,
@@ -82,7 +77,6 @@ pub enum DumpError {
         detail: String,
     },
     /// Memory at `paddr` is not in the dump. Never answered with zeros.
-    #[error("{}: {}", path.display(), not_present(*paddr, *vaddr, reason))]
     NotPresent {
         /// The dump file.
         path: PathBuf,
@@ -95,11 +89,6 @@ pub enum DumpError {
         reason: Absence,
     },
     /// A stored page could not be decompressed.
-    #[error(
-        "{}: cannot decompress the page at physical address {paddr:#x} \
-         ({codec}, {size} bytes at file offset {offset:#x}): {detail}",
-        path.display()
-    )]
     Decompress {
         /// The dump file.
         path: PathBuf,
@@ -115,7 +104,6 @@ pub enum DumpError {
         detail: String,
     },
     /// A kernel virtual address could not be translated to a physical one.
-    #[error("{}: cannot translate virtual address {vaddr:#x}: {detail}", path.display())]
     Translate {
         /// The dump file.
         path: PathBuf,
@@ -123,9 +111,11 @@ pub enum DumpError {
         vaddr: u64,
         /// Which step failed (e.g. which page-table level was not present).
         detail: String,
+        /// The error reading a page-table entry, when that is why (its
+        /// message is quoted after `detail`).
+        source: Option<Box<DumpError>>,
     },
     /// The dump uses a feature this reader does not support.
-    #[error("{}: unsupported: {detail}", path.display())]
     Unsupported {
         /// The dump file.
         path: PathBuf,
@@ -140,6 +130,82 @@ fn not_present(paddr: u64, vaddr: Option<u64>, reason: &Absence) -> String {
             "virtual address {v:#x} maps to physical address {paddr:#x}, which is not in the dump: {reason}"
         ),
         None => format!("physical address {paddr:#x} is not in the dump: {reason}"),
+    }
+}
+
+/// What a [`DumpError`] says after its path ([`DumpError::message`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Message<'a>(&'a DumpError);
+
+impl fmt::Display for Message<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            DumpError::Io { op, source, .. } => write!(f, "cannot {op}: {source}"),
+            DumpError::UnknownFormat { detail, .. } => {
+                write!(f, "not a crash dump this reader understands: {detail}")
+            }
+            DumpError::Truncated {
+                what,
+                offset,
+                len,
+                file_len,
+                ..
+            } => write!(
+                f,
+                "{what} (file offset {offset:#x}, {len} bytes) extends past the end of the file \
+                 ({file_len} bytes): the file is truncated or the field pointing there is corrupt"
+            ),
+            DumpError::Invalid { what, detail, .. } => write!(f, "invalid {what}: {detail}"),
+            DumpError::NotPresent {
+                paddr,
+                vaddr,
+                reason,
+                ..
+            } => f.write_str(&not_present(*paddr, *vaddr, reason)),
+            DumpError::Decompress {
+                paddr,
+                offset,
+                size,
+                codec,
+                detail,
+                ..
+            } => write!(
+                f,
+                "cannot decompress the page at physical address {paddr:#x} \
+                 ({codec}, {size} bytes at file offset {offset:#x}): {detail}"
+            ),
+            DumpError::Translate {
+                vaddr,
+                detail,
+                source,
+                ..
+            } => {
+                write!(f, "cannot translate virtual address {vaddr:#x}: {detail}")?;
+                match source {
+                    Some(s) => write!(f, ": {}", s.message()),
+                    None => Ok(()),
+                }
+            }
+            DumpError::Unsupported { detail, .. } => write!(f, "unsupported: {detail}"),
+        }
+    }
+}
+
+impl fmt::Display for DumpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path().display(), self.message())
+    }
+}
+
+impl std::error::Error for DumpError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            DumpError::Io { source, .. } => Some(source),
+            DumpError::Translate {
+                source: Some(s), ..
+            } => Some(s.as_ref()),
+            _ => None,
+        }
     }
 }
 
@@ -158,21 +224,78 @@ impl DumpError {
         }
     }
 
-    /// For [`DumpError::NotPresent`]: why the memory is missing.
+    /// What is wrong (and where), without the leading path: the message of
+    /// an error that another about the same file quotes.
+    pub fn message(&self) -> Message<'_> {
+        Message(self)
+    }
+
+    /// A short name of the variant (`io`, `unknown_format`, `truncated`,
+    /// `invalid`, `not_present`, `decompress`, `translate`, `unsupported`),
+    /// as reports give it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DumpError::Io { .. } => "io",
+            DumpError::UnknownFormat { .. } => "unknown_format",
+            DumpError::Truncated { .. } => "truncated",
+            DumpError::Invalid { .. } => "invalid",
+            DumpError::NotPresent { .. } => "not_present",
+            DumpError::Decompress { .. } => "decompress",
+            DumpError::Translate { .. } => "translate",
+            DumpError::Unsupported { .. } => "unsupported",
+        }
+    }
+
+    /// For [`DumpError::NotPresent`]: why the memory is missing (for a
+    /// [`DumpError::Translate`] whose page-table entry is missing, ask its
+    /// [`std::error::Error::source`]).
     pub fn absence(&self) -> Option<Absence> {
         match self {
             DumpError::NotPresent { reason, .. } => Some(*reason),
             _ => None,
         }
     }
+}
 
-    /// This error with its message stripped of the leading path, for
-    /// embedding into another error about the same file.
-    pub(crate) fn detail(&self) -> String {
-        let full = self.to_string();
-        let prefix = format!("{}: ", self.path().display());
-        full.strip_prefix(&prefix)
-            .map(str::to_string)
-            .unwrap_or(full)
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error;
+
+    /// A page-table entry that could not be read: the translation error
+    /// names the file once, quotes the cause, and keeps it as its source.
+    #[test]
+    fn a_translation_keeps_its_cause() {
+        let path = PathBuf::from("/x/vmcore");
+        let cause = DumpError::NotPresent {
+            path: path.clone(),
+            paddr: 0x1234000,
+            vaddr: None,
+            reason: Absence::Excluded,
+        };
+        let e = DumpError::Translate {
+            path: path.clone(),
+            vaddr: 0xffff_8880_0000_0000,
+            detail: "cannot read PML4 entry 17 at physical address 0x1234088".into(),
+            source: Some(Box::new(cause)),
+        };
+        let text = e.to_string();
+        assert_eq!(text.matches("/x/vmcore").count(), 1, "{text}");
+        assert!(text.starts_with("/x/vmcore: cannot translate virtual address 0xffff888000000000"));
+        assert!(text.ends_with(&Absence::Excluded.to_string()), "{text}");
+        let source = e.source().and_then(|s| s.downcast_ref::<DumpError>());
+        assert!(
+            matches!(
+                source,
+                Some(DumpError::NotPresent {
+                    paddr: 0x1234000,
+                    ..
+                })
+            ),
+            "{source:?}"
+        );
+        assert_eq!(source.and_then(DumpError::absence), Some(Absence::Excluded));
+        assert_eq!(e.kind(), "translate");
+        assert!(text.ends_with(&source.unwrap().message().to_string()));
     }
 }

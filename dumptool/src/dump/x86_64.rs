@@ -269,6 +269,7 @@ impl<'a> KernelMemory<'a> {
             path: self.dump.path().to_path_buf(),
             vaddr,
             detail,
+            source: None,
         }
     }
 
@@ -310,15 +311,17 @@ impl<'a> KernelMemory<'a> {
             let index = (vaddr >> shift) & 511;
             let at = table + index * 8;
             let mut raw = [0u8; 8];
-            self.dump.phys().read_phys(at, &mut raw).map_err(|e| {
-                self.translate_error(
+            self.dump
+                .phys()
+                .read_phys(at, &mut raw)
+                .map_err(|e| DumpError::Translate {
+                    path: self.dump.path().to_path_buf(),
                     vaddr,
-                    format!(
-                        "cannot read {level} entry {index} at physical address {at:#x}: {}",
-                        e.detail()
+                    detail: format!(
+                        "cannot read {level} entry {index} at physical address {at:#x}"
                     ),
-                )
-            })?;
+                    source: Some(Box::new(e)),
+                })?;
             let entry = u64::from_le_bytes(raw);
             if entry & PRESENT == 0 {
                 return Err(self.translate_error(

@@ -1,6 +1,10 @@
 //! The kernel memory-management types page classification reads, declared
 //! once for every kernel: where layouts differ between 6.1 and 6.12+,
 //! optional members and enums carry the difference, not version checks.
+//! Types the kernel layer reads too (a node's span, [`PglistData`]) live
+//! below, in [`crate::kernel::bindings`].
+//!
+//! [`PglistData`]: crate::kernel::bindings::PglistData
 
 use ktype_runtime::{kernel_enum, kernel_struct, KAddr};
 
@@ -101,13 +105,4 @@ pub enum PageType {
 #[kernel_enum(name = "compound_dtor_id", optional)]
 pub enum CompoundDtor {
     HUGETLB_PAGE_DTOR,
-}
-
-/// `struct pglist_data` (a NUMA node): the pfn range its `struct page`s span.
-#[kernel_struct(name = "pglist_data")]
-pub struct PglistData {
-    /// First pfn of the node.
-    pub node_start_pfn: u64,
-    /// Pages spanned, holes included.
-    pub node_spanned_pages: u64,
 }

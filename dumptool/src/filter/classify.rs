@@ -178,6 +178,11 @@ impl<'k> Classifier<'k> {
         }
     }
 
+    /// The dump it classifies the pages of.
+    pub fn dump(&self) -> &'k Dump {
+        self.dump
+    }
+
     /// The rules in use, with their sources.
     pub fn rules(&self) -> &Rules {
         &self.rules

@@ -28,14 +28,15 @@
 
 use super::FilterError;
 use crate::kernel::CrashedKernel;
-use ktype_runtime::btf::{Kind, LookupError};
+use crate::write::{PageSelector, WriteError};
+use ktype_runtime::btf::{Kind, LookupError, PathError};
 use std::ops::Range;
 
 /// What erased bytes are overwritten with.
 pub const ERASE_BYTE: u8 = b'X';
 
 /// Erasures larger than this are refused as typos (16 MiB).
-const MAX_ERASE: u64 = 16 << 20;
+pub const MAX_ERASE: u64 = 16 << 20;
 
 /// One resolved erasure.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,11 +62,130 @@ pub struct Erasures {
     page_size: u64,
 }
 
-fn bad(spec: &str, why: impl std::fmt::Display) -> FilterError {
-    FilterError::BadErase {
-        spec: spec.to_string(),
-        why: why.to_string(),
+/// What is wrong with an `--erase` spec. A problem caused by another
+/// error (a BTF lookup, a member path, an address translation) quotes its
+/// message and keeps it as its [`std::error::Error::source`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EraseError {
+    /// Not `SYMBOL:SIZE`, `SYMBOL:TYPE` or `SYMBOL:TYPE.member.path`.
+    #[error("expected SYMBOL:SIZE, SYMBOL:TYPE or SYMBOL:TYPE.member.path")]
+    Syntax,
+    /// Neither kallsyms nor a module has the symbol.
+    #[error("no symbol {symbol} in the dump")]
+    NoSymbol {
+        /// The symbol.
+        symbol: String,
+    },
+    /// The symbol has more than one address.
+    #[error("symbol {symbol} is ambiguous: {}", hex_list(addrs))]
+    Ambiguous {
+        /// The symbol.
+        symbol: String,
+        /// Its addresses.
+        addrs: Vec<u64>,
+    },
+    /// The dump's BTF has no struct or union of that name.
+    #[error("no struct or union {name} in the dump's BTF")]
+    NoType {
+        /// The type asked for.
+        name: String,
+    },
+    /// The type could not be looked up (e.g. more than one of the name).
+    #[error("{source}")]
+    Type {
+        /// The type asked for.
+        name: String,
+        /// The lookup's error.
+        source: LookupError,
+    },
+    /// The member path does not lead to a member of the type.
+    #[error("{source}")]
+    Member {
+        /// The member path.
+        path: String,
+        /// Where the path failed.
+        source: PathError,
+    },
+    /// The member is a bitfield.
+    #[error("{path} is a bitfield; erase whole bytes (SYMBOL:SIZE)")]
+    Bitfield {
+        /// The member path.
+        path: String,
+    },
+    /// The member's type has no size.
+    #[error("{path} has no size in BTF")]
+    NoSize {
+        /// The member path.
+        path: String,
+    },
+    /// Zero bytes, or more than [`MAX_ERASE`] (a typo, surely).
+    #[error("{len} bytes (must be 1 to {MAX_ERASE})")]
+    Length {
+        /// Bytes asked for.
+        len: u64,
+    },
+    /// The range runs past the top of the address space.
+    #[error("the range wraps around the address space")]
+    Wraps,
+    /// A byte of the range has no physical address in the dump.
+    #[error("cannot translate {vaddr:#x}: {}", source.message())]
+    Translate {
+        /// The virtual address.
+        vaddr: u64,
+        /// The translation's error.
+        source: crate::dump::DumpError,
+    },
+}
+
+impl EraseError {
+    /// A short name of the variant (`syntax`, `no_symbol`, `ambiguous`,
+    /// `no_type`, `type`, `member`, `bitfield`, `no_size`, `length`,
+    /// `wraps`, `translate`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EraseError::Syntax => "syntax",
+            EraseError::NoSymbol { .. } => "no_symbol",
+            EraseError::Ambiguous { .. } => "ambiguous",
+            EraseError::NoType { .. } => "no_type",
+            EraseError::Type { .. } => "type",
+            EraseError::Member { .. } => "member",
+            EraseError::Bitfield { .. } => "bitfield",
+            EraseError::NoSize { .. } => "no_size",
+            EraseError::Length { .. } => "length",
+            EraseError::Wraps => "wraps",
+            EraseError::Translate { .. } => "translate",
+        }
     }
+}
+
+fn hex_list(addrs: &[u64]) -> String {
+    addrs
+        .iter()
+        .map(|a| format!("{a:#x}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// An `--erase` spec that names no bytes of the dump's kernel.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: --erase {spec}: {problem}", dump.display())]
+pub struct SpecError {
+    /// The dump the spec was resolved against.
+    pub dump: std::path::PathBuf,
+    /// The spec as given.
+    pub spec: String,
+    /// What is wrong with it.
+    #[source]
+    pub problem: EraseError,
+}
+
+fn bad(kernel: &CrashedKernel<'_>, spec: &str, problem: EraseError) -> FilterError {
+    FilterError::BadErase(Box::new(SpecError {
+        dump: kernel.dump().path().to_path_buf(),
+        spec: spec.to_string(),
+        problem,
+    }))
 }
 
 fn parse_size(s: &str) -> Option<u64> {
@@ -120,15 +240,27 @@ impl Erasures {
     }
 }
 
+/// Erasures as a page selector that keeps every page and erases the bytes
+/// of the kept ones ([`Erasures::apply`]): combined with another selector
+/// through [`PageSelector::and`], e.g. after a
+/// [`super::DumpLevelSelector`].
+impl PageSelector for Erasures {
+    fn select(&self, _start_pfn: u64, keep: &mut [u64]) -> Result<(), WriteError> {
+        keep.fill(u64::MAX);
+        Ok(())
+    }
+
+    fn rewrite(&self, pfn: u64, page: &mut [u8]) {
+        self.apply(pfn, page);
+    }
+}
+
 impl Erasure {
     /// Resolves one `SYMBOL:SIZE`, `SYMBOL:TYPE` or `SYMBOL:TYPE.member.path`.
     pub fn resolve(kernel: &CrashedKernel<'_>, spec: &str) -> Result<Erasure, FilterError> {
-        let (symbol, what) = spec.split_once(':').ok_or_else(|| {
-            bad(
-                spec,
-                "expected SYMBOL:SIZE, SYMBOL:TYPE or SYMBOL:TYPE.member.path",
-            )
-        })?;
+        let (symbol, what) = spec
+            .split_once(':')
+            .ok_or_else(|| bad(kernel, spec, EraseError::Syntax))?;
         let base = symbol_address(kernel, spec, symbol)?;
         // `expr` names the erased bytes as makedumpfile's erase info does:
         // the symbol, then the member path without the type.
@@ -144,12 +276,12 @@ impl Erasure {
             }
         };
         if len == 0 || len > MAX_ERASE {
-            return Err(bad(spec, format!("{len} bytes (must be 1 to {MAX_ERASE})")));
+            return Err(bad(kernel, spec, EraseError::Length { len }));
         }
         let vaddr = base
             .checked_add(offset)
             .filter(|a| a.checked_add(len).is_some())
-            .ok_or_else(|| bad(spec, "the range wraps around the address space"))?;
+            .ok_or_else(|| bad(kernel, spec, EraseError::Wraps))?;
         let phys = physical_ranges(kernel, spec, vaddr, len)?;
         Ok(Erasure {
             spec: spec.to_string(),
@@ -182,17 +314,20 @@ fn symbol_address(
     addrs.dedup();
     match addrs[..] {
         [a] => Ok(a),
-        [] => Err(bad(spec, format!("no symbol {symbol} in the dump"))),
-        _ => Err(bad(
+        [] => Err(bad(
+            kernel,
             spec,
-            format!(
-                "symbol {symbol} is ambiguous: {}",
-                addrs
-                    .iter()
-                    .map(|a| format!("{a:#x}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            EraseError::NoSymbol {
+                symbol: symbol.to_string(),
+            },
+        )),
+        _ => Err(bad(
+            kernel,
+            spec,
+            EraseError::Ambiguous {
+                symbol: symbol.to_string(),
+                addrs,
+            },
         )),
     }
 }
@@ -215,30 +350,58 @@ fn member_extent(
         Err(LookupError::NotFound { .. }) => match btf.find_unique(ty, Kind::Union) {
             Err(LookupError::NotFound { .. }) => {
                 return Err(bad(
+                    kernel,
                     spec,
-                    format!("no struct or union {ty} in the dump's BTF"),
+                    EraseError::NoType {
+                        name: ty.to_string(),
+                    },
                 ))
             }
             other => other,
         },
         other => other,
     }
-    .map_err(|e| bad(spec, e))?;
+    .map_err(|source| {
+        bad(
+            kernel,
+            spec,
+            EraseError::Type {
+                name: ty.to_string(),
+                source,
+            },
+        )
+    })?;
     let Some(path) = path else {
         return Ok((0, found.size().into()));
     };
-    let loc = btf
-        .member_path(found.id(), path)
-        .map_err(|e| bad(spec, e))?;
+    let loc = btf.member_path(found.id(), path).map_err(|source| {
+        bad(
+            kernel,
+            spec,
+            EraseError::Member {
+                path: path.to_string(),
+                source,
+            },
+        )
+    })?;
     if loc.bitfield_size != 0 {
         return Err(bad(
+            kernel,
             spec,
-            format!("{path} is a bitfield; erase whole bytes (SYMBOL:SIZE)"),
+            EraseError::Bitfield {
+                path: path.to_string(),
+            },
         ));
     }
-    let size = btf
-        .size_of(loc.type_id)
-        .ok_or_else(|| bad(spec, format!("{path} has no size in BTF")))?;
+    let size = btf.size_of(loc.type_id).ok_or_else(|| {
+        bad(
+            kernel,
+            spec,
+            EraseError::NoSize {
+                path: path.to_string(),
+            },
+        )
+    })?;
     Ok((loc.byte_offset(), size))
 }
 
@@ -258,7 +421,7 @@ fn physical_ranges(
         let pa = kernel
             .memory()
             .translate(va)
-            .map_err(|e| bad(spec, format!("cannot translate {va:#x}: {e}")))?;
+            .map_err(|source| bad(kernel, spec, EraseError::Translate { vaddr: va, source }))?;
         match out.last_mut() {
             Some(last) if last.end == pa => last.end += n,
             _ => out.push(pa..pa + n),

@@ -1,5 +1,11 @@
-//! The kernel types dumptool itself reads to bootstrap from a dump (module
-//! list, module symbols, module BTF), declared with ktype's own macros.
+//! The kernel types dumptool itself reads from a dump, declared with ktype's
+//! own macros: those that bootstrap it (module list, module symbols, module
+//! BTF, listed by [`descriptors`]) and those the kernel layer reads for the
+//! layers above it (the memory nodes' span, [`PglistData`]).
+//!
+//! This is the lowest layer of bindings: [`crate::filter::bindings`] (the
+//! page filter's) may use what is here, never the other way round, so
+//! `kernel/` imports nothing of `filter/`.
 
 use ktype_runtime::{kernel_struct, KAddr, KPtr};
 
@@ -75,7 +81,17 @@ pub struct KernelBtf {
     pub name: [u8; 56],
 }
 
-/// Every descriptor above, for bootstrapping before module BTF is known.
+/// `struct pglist_data` (a NUMA node): the pfn range its `struct page`s span.
+#[kernel_struct(name = "pglist_data")]
+pub struct PglistData {
+    /// First pfn of the node.
+    pub node_start_pfn: u64,
+    /// Pages spanned, holes included.
+    pub node_spanned_pages: u64,
+}
+
+/// Every bootstrap descriptor above (not [`PglistData`], which is not needed
+/// to bring the kernel up), for bootstrapping before module BTF is known.
 pub fn descriptors() -> Vec<&'static ktype_runtime::registry::StructDesc> {
     vec![
         ListHead::descriptor(),

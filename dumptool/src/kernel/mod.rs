@@ -93,6 +93,20 @@ pub enum KernelError {
     },
 }
 
+impl KernelError {
+    /// A short name of the variant (`kernel_dump`, `kernel_missing`,
+    /// `kernel_kallsyms`, `kernel_btf`, `kernel_bindings`), as reports give it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            KernelError::Dump(_) => "kernel_dump",
+            KernelError::Missing { .. } => "kernel_missing",
+            KernelError::Kallsyms { .. } => "kernel_kallsyms",
+            KernelError::Btf(_) => "kernel_btf",
+            KernelError::Bindings { .. } => "kernel_bindings",
+        }
+    }
+}
+
 /// How long each bootstrap step took.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Timings {
@@ -291,7 +305,7 @@ impl<'a> CrashedKernel<'a> {
     }
 
     fn node_span_end(&self) -> Option<u64> {
-        use crate::filter::bindings::PglistData;
+        use bindings::PglistData;
         let read_node = |addr: u64| -> Option<u64> {
             let mut b = vec![0u8; PglistData::try_size().ok()?];
             self.mem.read_virt(addr, &mut b).ok()?;

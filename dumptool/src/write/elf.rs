@@ -273,7 +273,7 @@ pub(crate) fn write(
 ) -> Result<WriteStats, WriteError> {
     let machine = meta::elf_machine(src)?;
     let ps = src.page_size();
-    let mut windows = Windows::new(src, opts.end_pfn, opts.window_pfns, opts.remember_words);
+    let mut windows = Windows::new(src, opts);
     let vaddrs = VaddrMap::new(src);
     let present = windows.present().to_vec();
     let end_pfn = windows.max_pfn();
@@ -285,7 +285,7 @@ pub(crate) fn write(
         page_size: ps,
         end: end_pfn,
     };
-    let worker = PageWorker::new(src, selector, Compression::None, opts.threads)?;
+    let worker = PageWorker::new(src, selector, Compression::None, opts)?;
     let mut bits = windows.bits();
     let written = |page: &Page| match page {
         Page::Unreadable => false,

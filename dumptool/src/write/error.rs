@@ -81,8 +81,14 @@ pub enum WriteError {
     #[error("{0}")]
     Threads(String),
     /// The page selector failed.
-    #[error("page selection failed: {0}")]
-    Selector(String),
+    #[error("page selection failed: {what}")]
+    Selector {
+        /// What failed (the whole message when there is no `source`).
+        what: String,
+        /// The error that made it fail, if any.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
     /// The page selector answered differently when asked again for the same
     /// window (past the remembered windows, the writers ask twice: once to
     /// size the output, once to write it).
@@ -114,9 +120,44 @@ pub enum WriteError {
 }
 
 impl WriteError {
+    /// A short name of the variant (`io`, `no_such_directory`, `exists`,
+    /// `same_file`, `refused`, `source`, `options`, `threads`, `selector`,
+    /// `inconsistent`, `unsupported`, `compress`), as reports give it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            WriteError::Io { .. } => "io",
+            WriteError::NoSuchDirectory { .. } => "no_such_directory",
+            WriteError::Exists { .. } => "exists",
+            WriteError::SameFile { .. } => "same_file",
+            WriteError::Refused { .. } => "refused",
+            WriteError::Source(_) => "source",
+            WriteError::Options(_) => "options",
+            WriteError::Threads(_) => "threads",
+            WriteError::Selector { .. } => "selector",
+            WriteError::Inconsistent { .. } => "inconsistent",
+            WriteError::Unsupported(_) => "unsupported",
+            WriteError::Compress { .. } => "compress",
+        }
+    }
+
     /// A [`WriteError::Selector`] with `detail`, for [`super::PageSelector`]
     /// implementations.
     pub fn selector(detail: impl Into<String>) -> WriteError {
-        WriteError::Selector(detail.into())
+        WriteError::Selector {
+            what: detail.into(),
+            source: None,
+        }
+    }
+
+    /// A [`WriteError::Selector`]: `what` failed because of `source` (kept
+    /// as the error's [`std::error::Error::source`]).
+    pub fn selector_failed(
+        what: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> WriteError {
+        WriteError::Selector {
+            what: what.into(),
+            source: Some(Box::new(source)),
+        }
     }
 }

@@ -86,7 +86,7 @@ pub(crate) fn write(
     codec: Compression,
     sink: &mut dyn Sink,
 ) -> Result<WriteStats, WriteError> {
-    let mut windows = Windows::new(src, opts.end_pfn, opts.window_pfns, opts.remember_words);
+    let mut windows = Windows::new(src, opts);
     let mut bits = windows.bits();
 
     // Pass 1: how many pages each window keeps.
@@ -113,7 +113,7 @@ pub(crate) fn write(
     }
 
     // Pass 2: pages, descriptors and bitmaps, window by window.
-    let worker = PageWorker::new(src, selector, codec, opts.threads)?;
+    let worker = PageWorker::new(src, selector, codec, opts)?;
     let mut descs = Region::new(layout.descs, REGION_BUFFER);
     let mut data = Region::new(layout.data, REGION_BUFFER);
     let mut stats = WriteStats::default();

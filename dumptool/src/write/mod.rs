@@ -43,10 +43,12 @@ mod lzo;
 mod meta;
 mod output;
 mod pages;
+mod progress;
 mod rearrange;
 mod window;
 
 pub use error::WriteError;
+pub use progress::{Progress, ProgressFn};
 pub use rearrange::{rearrange, write_file, Rearranged};
 
 use crate::dump::Dump;
@@ -115,6 +117,9 @@ pub struct WriteOptions {
     /// the command line sets it from `-f`. The source dump itself is never
     /// written, whatever this says.
     pub overwrite: bool,
+    /// Told how far the write has come ([`Progress`]: windows sized, then
+    /// kept pages written); `None` by default.
+    pub progress: Option<ProgressFn>,
 }
 
 /// The default window: 1 Mi pfns (4 GiB of 4 KiB pages; 128 KiB per
@@ -141,7 +146,23 @@ impl Default for WriteOptions {
             remember_words: DEFAULT_REMEMBER_WORDS,
             eraseinfo: Vec::new(),
             overwrite: true,
+            progress: None,
         }
+    }
+}
+
+impl WriteOptions {
+    /// Pfns per cyclic window as the writers cut them: [`WriteOptions::window_pfns`]
+    /// rounded up to a multiple of 64 (at least 64). Window `i` starts at pfn
+    /// `i * window_len()`.
+    ///
+    /// ```
+    /// use dumptool::write::WriteOptions;
+    /// let opts = WriteOptions { window_pfns: 100, ..WriteOptions::default() };
+    /// assert_eq!(opts.window_len(), 128);
+    /// ```
+    pub fn window_len(&self) -> u64 {
+        self.window_pfns.max(1).div_ceil(64).saturating_mul(64)
     }
 }
 
@@ -162,6 +183,105 @@ pub trait PageSelector: Sync {
     /// writer, so it must give the same bytes each time. Does nothing by
     /// default.
     fn rewrite(&self, _pfn: u64, _page: &mut [u8]) {}
+
+    /// This selector and `other`: a pfn is kept only where both keep it
+    /// (e.g. a dump level plus a rule of your own that drops more, see
+    /// [`crate::filter::selector`]); kept pages are rewritten by this one,
+    /// then by `other`.
+    ///
+    /// ```
+    /// use dumptool::write::{KeepAll, PageSelector, WriteError};
+    /// let even = |_: u64, keep: &mut [u64]| -> Result<(), WriteError> {
+    ///     keep.fill(0x5555_5555_5555_5555);
+    ///     Ok(())
+    /// };
+    /// let low = |_: u64, keep: &mut [u64]| -> Result<(), WriteError> {
+    ///     keep.fill(0xffff_ffff);
+    ///     Ok(())
+    /// };
+    /// let mut keep = [0u64; 1];
+    /// even.and(low).select(0, &mut keep)?;
+    /// assert_eq!(keep[0], 0x5555_5555);
+    /// let mut keep = [0u64; 1];
+    /// even.or(KeepAll).select(0, &mut keep)?;
+    /// assert_eq!(keep[0], u64::MAX);
+    /// # Ok::<(), WriteError>(())
+    /// ```
+    fn and<S: PageSelector>(self, other: S) -> And<Self, S>
+    where
+        Self: Sized,
+    {
+        And {
+            first: self,
+            second: other,
+        }
+    }
+
+    /// This selector or `other`: a pfn is kept where either keeps it (e.g.
+    /// a dump level, with pages of your own kept whatever the level says);
+    /// kept pages are rewritten by this one, then by `other`.
+    fn or<S: PageSelector>(self, other: S) -> Or<Self, S>
+    where
+        Self: Sized,
+    {
+        Or {
+            first: self,
+            second: other,
+        }
+    }
+}
+
+/// Two selectors, a pfn kept only where both keep it
+/// ([`PageSelector::and`]).
+#[derive(Debug, Clone)]
+pub struct And<A, B> {
+    /// Asked first; rewrites first.
+    pub first: A,
+    /// Asked second; rewrites second.
+    pub second: B,
+}
+
+/// Two selectors, a pfn kept where either keeps it ([`PageSelector::or`]).
+#[derive(Debug, Clone)]
+pub struct Or<A, B> {
+    /// Asked first; rewrites first.
+    pub first: A,
+    /// Asked second; rewrites second.
+    pub second: B,
+}
+
+impl<A: PageSelector, B: PageSelector> PageSelector for And<A, B> {
+    fn select(&self, start_pfn: u64, keep: &mut [u64]) -> Result<(), WriteError> {
+        self.first.select(start_pfn, keep)?;
+        let mut other = vec![0u64; keep.len()];
+        self.second.select(start_pfn, &mut other)?;
+        for (k, o) in keep.iter_mut().zip(other) {
+            *k &= o;
+        }
+        Ok(())
+    }
+
+    fn rewrite(&self, pfn: u64, page: &mut [u8]) {
+        self.first.rewrite(pfn, page);
+        self.second.rewrite(pfn, page);
+    }
+}
+
+impl<A: PageSelector, B: PageSelector> PageSelector for Or<A, B> {
+    fn select(&self, start_pfn: u64, keep: &mut [u64]) -> Result<(), WriteError> {
+        self.first.select(start_pfn, keep)?;
+        let mut other = vec![0u64; keep.len()];
+        self.second.select(start_pfn, &mut other)?;
+        for (k, o) in keep.iter_mut().zip(other) {
+            *k |= o;
+        }
+        Ok(())
+    }
+
+    fn rewrite(&self, pfn: u64, page: &mut [u8]) {
+        self.first.rewrite(pfn, page);
+        self.second.rewrite(pfn, page);
+    }
 }
 
 /// Keeps every page the source holds.
@@ -261,6 +381,18 @@ pub fn write_dump(
             )));
         }
     }
+    // The progress counts are this write's own.
+    let fresh;
+    let opts = match &opts.progress {
+        Some(p) => {
+            fresh = WriteOptions {
+                progress: Some(p.fresh()),
+                ..opts.clone()
+            };
+            &fresh
+        }
+        None => opts,
+    };
     let mut target = Target::open(&out, opts.flattened, Some(src.path()), opts.overwrite)?;
     let sink: &mut dyn Sink = &mut target;
     let mut stats = match opts.format {

@@ -6,7 +6,8 @@
 
 use super::compress::compress;
 use super::error::WriteError;
-use super::{Compression, PageSelector};
+use super::progress::ProgressFn;
+use super::{Compression, PageSelector, WriteOptions};
 use crate::dump::Dump;
 use rayon::prelude::*;
 
@@ -48,17 +49,22 @@ pub(crate) struct PageWorker<'a> {
     pool: Option<rayon::ThreadPool>,
     /// Pages per batch.
     batch: usize,
+    /// Told of every page emitted with its data (the second pass).
+    progress: Option<ProgressFn>,
 }
 
 impl<'a> PageWorker<'a> {
-    /// A worker on `src` compressing with `codec` on `threads` threads,
-    /// pages rewritten by `selector` first.
+    /// A worker on `src` compressing with `codec` on
+    /// [`WriteOptions::threads`] threads, pages rewritten by `selector`
+    /// first, each page emitted with its data counted as written for
+    /// [`WriteOptions::progress`].
     pub(crate) fn new(
         src: &'a Dump,
         selector: &'a dyn PageSelector,
         codec: Compression,
-        threads: usize,
+        opts: &WriteOptions,
     ) -> Result<PageWorker<'a>, WriteError> {
+        let threads = opts.threads.max(1);
         let pool = if threads > 1 {
             Some(
                 rayon::ThreadPoolBuilder::new()
@@ -85,13 +91,33 @@ impl<'a> PageWorker<'a> {
             codec,
             pool,
             batch: per_thread * threads.max(1),
+            progress: opts.progress.clone(),
         })
     }
 
     /// Calls `emit(pfn, page)` for each of `pfns`, in order, stopping at the
     /// first error. With `data` false, only the classification is wanted
-    /// (no compression, no data kept).
+    /// (no compression, no data kept). With `data`, each page `emit` took
+    /// is counted written (the progress callback's count).
     pub(crate) fn for_each(
+        &self,
+        pfns: impl Iterator<Item = u64> + Send,
+        data: bool,
+        mut emit: impl FnMut(u64, Page) -> Result<(), WriteError>,
+    ) -> Result<(), WriteError> {
+        let Some(progress) = self.progress.as_ref().filter(|_| data) else {
+            return self.each(pfns, data, emit);
+        };
+        let done = self.each(pfns, data, |pfn, page| {
+            emit(pfn, page)?;
+            progress.written();
+            Ok(())
+        });
+        progress.flush();
+        done
+    }
+
+    fn each(
         &self,
         pfns: impl Iterator<Item = u64> + Send,
         data: bool,

@@ -14,7 +14,8 @@
 //! [`PhysMemory::ranges`]: crate::dump::PhysMemory::ranges
 
 use super::error::WriteError;
-use super::PageSelector;
+use super::progress::ProgressFn;
+use super::{PageSelector, WriteOptions};
 use crate::dump::Dump;
 use std::ops::Range;
 
@@ -29,6 +30,10 @@ pub(crate) struct Windows {
     /// while they fit in `remember_words` words.
     remembered: Vec<Vec<u64>>,
     remember_words: usize,
+    /// Windows the first pass has filled (they are filled in order).
+    sized: u64,
+    /// Told of each window the first pass fills.
+    progress: Option<ProgressFn>,
 }
 
 /// One window's bitmaps (bit `i` of word `i / 64` is pfn `start + i`).
@@ -92,15 +97,13 @@ pub(crate) fn set_bits(words: &mut [u64], lo: u64, hi: u64) {
 }
 
 impl Windows {
-    /// Windows of `window_pfns` (rounded up to a multiple of 64) over the
-    /// pfns of `src` below `end_pfn` (all of them with `None`), remembering
-    /// up to `remember_words` words of the selector's answers.
-    pub(crate) fn new(
-        src: &Dump,
-        end_pfn: Option<u64>,
-        window_pfns: u64,
-        remember_words: usize,
-    ) -> Windows {
+    /// The windows of a write of `src` with `opts`: [`WriteOptions::window_len`]
+    /// pfns each, over the pfns below [`WriteOptions::end_pfn`] (all of
+    /// them with `None`), remembering up to [`WriteOptions::remember_words`]
+    /// words of the selector's answers, telling [`WriteOptions::progress`]
+    /// of the first pass.
+    pub(crate) fn new(src: &Dump, opts: &WriteOptions) -> Windows {
+        let end_pfn = opts.end_pfn;
         let ps = src.page_size();
         let mut present: Vec<Range<u64>> = Vec::new();
         for r in src.phys().ranges() {
@@ -118,12 +121,19 @@ impl Windows {
             r.end = r.end.min(max_pfn);
             r.start < r.end
         });
+        let size = opts.window_len();
+        let progress = opts.progress.clone();
+        if let Some(p) = &progress {
+            p.start(max_pfn.div_ceil(size));
+        }
         Windows {
             present,
             max_pfn,
-            size: window_pfns.max(1).div_ceil(64).saturating_mul(64),
+            size,
             remembered: Vec::new(),
-            remember_words,
+            remember_words: opts.remember_words,
+            sized: 0,
+            progress,
         }
     }
 
@@ -182,15 +192,22 @@ impl Windows {
         }
         if let Some(keep) = self.remembered.get(index as usize) {
             bits.keep.copy_from_slice(keep);
-            return Ok(());
+        } else {
+            selector.select(start, &mut bits.keep)?;
+            for (k, p) in bits.keep.iter_mut().zip(&bits.present) {
+                *k &= *p;
+            }
+            let held: usize = self.remembered.iter().map(Vec::len).sum();
+            if self.remembered.len() as u64 == index && held + words <= self.remember_words {
+                self.remembered.push(bits.keep.clone());
+            }
         }
-        selector.select(start, &mut bits.keep)?;
-        for (k, p) in bits.keep.iter_mut().zip(&bits.present) {
-            *k &= *p;
-        }
-        let held: usize = self.remembered.iter().map(Vec::len).sum();
-        if self.remembered.len() as u64 == index && held + words <= self.remember_words {
-            self.remembered.push(bits.keep.clone());
+        if index == self.sized {
+            // The first pass, which fills every window in order.
+            self.sized += 1;
+            if let Some(p) = &self.progress {
+                p.sized(bits.kept());
+            }
         }
         Ok(())
     }
