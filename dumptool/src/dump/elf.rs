@@ -8,6 +8,8 @@
 //! (that is how makedumpfile and dumptool write them; crash and drgn read
 //! them as zeros): here they are [`PageState::Excluded`] and reading them
 //! is an error, not zeros, as for excluded pages of kdump files.
+//! `/proc/kcore` is read the same way: its segments without a physical
+//! address (`p_paddr` -1) are left out of physical memory.
 
 use super::error::{Absence, DumpError};
 use super::notes::{parse_notes, Note};
@@ -24,6 +26,9 @@ pub const EM_X86_64: u16 = 62;
 pub const PT_LOAD: u32 = 1;
 const PT_NOTE: u32 = 4;
 const PN_XNUM: u16 = 0xffff;
+/// `p_paddr` of a `PT_LOAD` without a physical address (`/proc/kcore`'s
+/// vmalloc, module and vmemmap segments).
+const NO_PADDR: u64 = u64::MAX;
 const EHDR_SIZE: usize = 64;
 const PHDR_SIZE: usize = 56;
 const SHDR_SIZE: usize = 64;
@@ -211,6 +216,11 @@ impl ElfReader {
                         s.p_filesz, s.p_memsz
                     ),
                 ));
+            }
+            // /proc/kcore: segments with no physical address (vmalloc,
+            // modules, vmemmap) are virtual memory only, not RAM.
+            if s.p_paddr == NO_PADDR {
+                continue;
             }
             if s.p_paddr.checked_add(s.p_memsz).is_none() {
                 return Err(invalid(
