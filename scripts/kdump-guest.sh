@@ -33,7 +33,6 @@ live() {
 	cd /out/results/live || fail "cd /out/results/live"
 	uname -r >uname.txt
 	cat /proc/modules >modules.txt
-	pidof workload >workload-pid.txt
 	dmesg >busybox-dmesg.txt
 	dumptool info --live >info.stdout 2>info.stderr
 	echo "info=$?" >status.txt

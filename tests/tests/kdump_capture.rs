@@ -224,7 +224,10 @@ fn check_live(suite: &str, live: &Path, release: &str) -> String {
         .map(str::to_string)
         .collect();
     assert!(!theirs.is_empty(), "{suite}: the guest lists no modules");
-    assert_eq!(ours, theirs, "{suite}: modules of dumptool info --live vs /proc/modules");
+    assert_eq!(
+        ours, theirs,
+        "{suite}: modules of dumptool info --live vs /proc/modules"
+    );
     let modules = ours.len();
     // Every line the guest's own dmesg printed is in the live log, with its
     // timestamp (the live read came later: it may hold more).
@@ -234,7 +237,11 @@ fn check_live(suite: &str, live: &Path, release: &str) -> String {
         .into_iter()
         .filter(|(_, t)| t.bytes().all(|b| (0x20..0x7f).contains(&b)))
         .collect();
-    assert!(theirs.len() > 100, "{suite}: busybox dmesg printed {} lines", theirs.len());
+    assert!(
+        theirs.len() > 100,
+        "{suite}: busybox dmesg printed {} lines",
+        theirs.len()
+    );
     let missing: Vec<_> = theirs.iter().filter(|l| !ours.contains(*l)).collect();
     assert!(
         missing.is_empty(),

@@ -126,13 +126,19 @@ pub fn run(path: &Path) -> Result<String, CmdError> {
                     s,
                     "live:          symbols from /proc/kallsyms, BTF from /sys/kernel/btf"
                 )?;
+                writeln!(
+                    s,
+                    "kallsyms:      found, {} symbols (/proc/kallsyms)",
+                    k.kallsyms().len()
+                )?;
+            } else {
+                writeln!(
+                    s,
+                    "kallsyms:      found, {} symbols ({} addresses)",
+                    k.kallsyms().len(),
+                    k.kallsyms().encoding()
+                )?;
             }
-            writeln!(
-                s,
-                "kallsyms:      found, {} symbols ({} addresses)",
-                k.kallsyms().len(),
-                k.kallsyms().encoding()
-            )?;
             let btf = k.vmlinux_btf();
             writeln!(
                 s,

@@ -558,6 +558,42 @@ mod file_tests {
     use super::synth::{elf, note, Load};
 
     #[test]
+    fn kcore_segments_without_physical_address_are_not_ram() {
+        // /proc/kcore's layout: RAM in the direct map with its physical
+        // address, the kernel text duplicating part of it, and a vmalloc
+        // segment whose p_paddr is -1.
+        let ram: Vec<u8> = (0..0x2000u32).map(|i| (i % 13) as u8).collect();
+        let loads = [
+            Load {
+                paddr: 0x1000,
+                vaddr: 0xffff_8880_0000_1000,
+                data: ram.clone(),
+                memsz: 0x2000,
+            },
+            Load {
+                paddr: 0x2000,
+                vaddr: 0xffff_ffff_8100_0000,
+                data: ram[0x1000..].to_vec(),
+                memsz: 0x1000,
+            },
+            Load {
+                paddr: u64::MAX,
+                vaddr: 0xffff_c900_0000_0000,
+                data: vec![9; 0x1000],
+                memsz: 0x1000,
+            },
+        ];
+        let notes = note("VMCOREINFO", 0, b"OSRELEASE=6.99\nPAGESIZE=4096\n");
+        let d = Dump::from_bytes("kcore", elf(&notes, &loads, false)).unwrap();
+        assert_eq!(d.elf_segments().unwrap().len(), 4);
+        assert_eq!(d.phys().ranges(), vec![0x1000..0x3000]);
+        assert_eq!(d.max_pfn(), 3);
+        let mut b = vec![0u8; 0x2000];
+        d.phys().read_phys(0x1000, &mut b).unwrap();
+        assert_eq!(b, ram);
+    }
+
+    #[test]
     fn qemu_layout_pn_xnum_overlaps_and_excluded_tails() {
         let ram: Vec<u8> = (0..0x4000u32).map(|i| (i % 251) as u8).collect();
         let loads = [

@@ -55,7 +55,7 @@ impl fmt::Display for AddressEncoding {
             AddressEncoding::AbsolutePercpu => "absolute-percpu",
             AddressEncoding::RelativeToBase => "relative to base",
             AddressEncoding::PlaceRelative => "place-relative",
-            AddressEncoding::Listed => "listed in /proc/kallsyms",
+            AddressEncoding::Listed => "listed",
         })
     }
 }
@@ -602,7 +602,10 @@ impl Kallsyms {
     pub fn from_symbols(symbols: Vec<Symbol>) -> Kallsyms {
         let mut by_name: HashMap<Box<str>, Vec<u32>> = HashMap::with_capacity(symbols.len());
         for (i, s) in symbols.iter().enumerate() {
-            by_name.entry(s.name.as_str().into()).or_default().push(i as u32);
+            by_name
+                .entry(s.name.as_str().into())
+                .or_default()
+                .push(i as u32);
         }
         Kallsyms(Table::Listed(Listed { symbols, by_name }))
     }
@@ -801,6 +804,7 @@ mod tests {
                 AddressEncoding::AbsolutePercpu => -((addr - base) as i64) - 1,
                 AddressEncoding::RelativeToBase => (addr - base) as i64,
                 AddressEncoding::PlaceRelative => addr.wrapping_sub(offs_at + 4 * i as u64) as i64,
+                AddressEncoding::Listed => unreachable!("not an encoding of kernel tables"),
             };
             offs.extend_from_slice(&(off as i32).to_le_bytes());
         }

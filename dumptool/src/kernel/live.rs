@@ -207,7 +207,9 @@ mod tests {
         let vmlinux_lines = text.lines().filter(|l| !l.contains('\t')).count();
         assert_eq!(syms.len(), vmlinux_lines);
         assert!(syms.iter().any(|s| s.name == "_stext"));
-        assert!(syms.iter().all(|s| !s.name.is_empty() && !s.name.contains('[')));
+        assert!(syms
+            .iter()
+            .all(|s| !s.name.is_empty() && !s.name.contains('[')));
     }
 
     #[test]
