@@ -562,7 +562,7 @@ pub struct Kallsyms(Table);
 
 #[derive(Debug)]
 enum Table {
-    Compressed(Compressed),
+    Compressed(Box<Compressed>),
     Listed(Listed),
 }
 
@@ -594,7 +594,7 @@ impl Kallsyms {
     /// Decodes the tables at `t` in kernel memory and picks the address
     /// encoding; names are expanded only on demand.
     pub fn read(mem: &dyn VirtRead, t: &KallsymsTables) -> Result<Kallsyms, KallsymsError> {
-        Compressed::read(mem, t).map(|c| Kallsyms(Table::Compressed(c)))
+        Compressed::read(mem, t).map(|c| Kallsyms(Table::Compressed(Box::new(c))))
     }
 
     /// A table of symbols already known with their addresses (in the
