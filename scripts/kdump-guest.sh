@@ -1,8 +1,10 @@
 #!/bin/sh
 # /kdump/guest.sh of the kdump guest (scripts/kdump_run.sh); /init (guest-init.sh) hands over to it.
 #
-#   guest.sh crash     first kernel, after the workload: load the capture kernel with
-#                      `kexec -p` and crash the kernel through sysrq
+#   guest.sh crash     first kernel, after the workload: read the running kernel with
+#                      `dumptool info --live` and `dumptool dmesg --live` (outputs, with the
+#                      guest's own view, in results/live/ on /dev/vdb), load the capture
+#                      kernel with `kexec -p` and crash the kernel through sysrq
 #   guest.sh capture   capture kernel (/proc/vmcore exists): run every line of
 #                      /etc/kdump/commands on /proc/vmcore under `measure`, results on the
 #                      ext4 disk /dev/vdb (folder results/), then power off
@@ -22,8 +24,29 @@ fail() {
 }
 . /etc/kdump/params
 
+# The running kernel read live (/proc/kcore), with what the guest itself says for comparison:
+# results/live/ on the results disk (the capture kernel adds its own results beside it).
+live() {
+	mkdir -p /out
+	mount -t ext4 /dev/vdb /out || fail "mount /dev/vdb (live runs)"
+	mkdir -p /out/results/live
+	cd /out/results/live || fail "cd /out/results/live"
+	uname -r >uname.txt
+	cat /proc/modules >modules.txt
+	dmesg >busybox-dmesg.txt
+	dumptool info --live >info.stdout 2>info.stderr
+	echo "info=$?" >status.txt
+	dumptool dmesg --live >dmesg.stdout 2>dmesg.stderr
+	echo "dmesg=$?" >>status.txt
+	say "live runs: $(tr '\n' ' ' <status.txt)"
+	cd /
+	sync
+	umount /out || fail "umount /out (live runs)"
+}
+
 case $1 in
 crash)
+	live
 	size=$(cat /sys/kernel/kexec_crash_size 2>/dev/null)
 	[ "${size:-0}" -gt 0 ] || fail "no memory reserved for a crash kernel (crashkernel= in $(cat /proc/cmdline))"
 	say "crashkernel: $((size / 1048576)) MiB reserved"

@@ -15,7 +15,8 @@
 # fixture, made first if missing.
 #
 # DIR (replaced when it is an earlier run's) gets: console.log (both kernels), results/ (the disk's results folder: results.txt,
-# NAME.stdout, NAME.stderr, the outputs, meminfo-*.txt, capture.txt, dmesg.txt), run.txt
+# NAME.stdout, NAME.stderr, the outputs, meminfo-*.txt, capture.txt, dmesg.txt, and live/: the first
+# kernel read live before the crash, see kdump-guest.sh), run.txt
 # (key=value: suite, release, mem, crashkernel, timings seen on the console).
 set -euo pipefail
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -116,11 +117,12 @@ cpio_gz() { # DIR OUT
 cpio_gz "$work/run" "$work/run.cpio.gz"
 cpio_gz "$work/tool" "$work/tool.cpio.gz"
 # The capture kernel's initramfs (concatenated cpio archives are one initramfs to the kernel),
-# and the first kernel's: the same plus kexec and, as files, the capture kernel and its initramfs.
+# and the first kernel's: the same plus kexec and, as files, the capture kernel and its initramfs
+# (dumptool reads the first kernel live before the crash).
 cat "$fix/base.cpio.gz" "$work/run.cpio.gz" "$work/tool.cpio.gz" >"$work/nested/kdump/initrd.img"
 cp "$kdir/vmlinuz" "$work/nested/kdump/vmlinuz"
 cpio_gz "$work/nested" "$work/nested.cpio.gz"
-cat "$fix/base.cpio.gz" "$fix/kexec.cpio.gz" "$work/run.cpio.gz" "$work/nested.cpio.gz" >"$work/initrd.img"
+cat "$fix/base.cpio.gz" "$fix/kexec.cpio.gz" "$work/run.cpio.gz" "$work/tool.cpio.gz" "$work/nested.cpio.gz" >"$work/initrd.img"
 capture_initrd_bytes=$(stat -c %s "$work/nested/kdump/initrd.img")
 
 # --- disks: vda is the workload's (page cache), vdb receives the results ----------------------

@@ -18,17 +18,17 @@ struct Cli {
 enum Command {
     /// Filter a dump like makedumpfile: -d LEVEL [-E|-c|-l|-p|-z] [-F] IN [OUT].
     Filter(commands::filter::FilterArgs),
-    /// The kernel log from the dump's printk ring buffer, as makedumpfile --dump-dmesg prints it.
+    /// The kernel log from the dump's (or, --live, the running kernel's) printk ring buffer, as makedumpfile --dump-dmesg prints it.
     Dmesg {
-        /// The dump (ELF, kdump-compressed, or flattened).
-        dump: std::path::PathBuf,
+        #[command(flatten)]
+        target: commands::DumpOrLive,
     },
     /// Look inside BTF (a file, /sys/kernel/btf, or a dump's memory): offsetof, show, find, check.
     Btf(commands::btf::BtfArgs),
-    /// What a dump is: format, kernel, memory map, KASLR offset, kallsyms/BTF/modules found.
+    /// What a dump (or, --live, the running kernel) is: format, kernel, memory map, KASLR offset, kallsyms/BTF/modules found.
     Info {
-        /// The dump (ELF, kdump-compressed, or flattened).
-        dump: std::path::PathBuf,
+        #[command(flatten)]
+        target: commands::DumpOrLive,
     },
     /// Symbols decoded from the dump (kallsyms and modules), System.map style.
     Syms {
@@ -79,7 +79,7 @@ fn main() -> ExitCode {
                 }
                 commands::error_text(&e)
             }),
-        Command::Dmesg { dump } => match commands::dmesg::run(dump) {
+        Command::Dmesg { target } => match commands::dmesg::run(&target.path()) {
             Ok(log) => {
                 for n in commands::dmesg::notes(&log) {
                     eprintln!("dumptool: note: {}", escape_keep_lines(&n));
@@ -91,7 +91,9 @@ fn main() -> ExitCode {
             Err(e) => Err(commands::error_text(&*e)),
         },
         Command::Btf(args) => commands::btf::run(args).map_err(|e| commands::error_text(&e)),
-        Command::Info { dump } => commands::info::run(dump).map_err(|e| commands::error_text(&*e)),
+        Command::Info { target } => {
+            commands::info::run(&target.path()).map_err(|e| commands::error_text(&*e))
+        }
         Command::Syms { dump, names } => match commands::syms::run(dump, names) {
             // The symbols found are printed even when others are missing.
             Ok(found) => {

@@ -150,6 +150,118 @@ fn commands() -> String {
     s
 }
 
+/// The log lines of `text` (busybox `dmesg`, or `dumptool dmesg`) as
+/// `(timestamp, text)`: the caller field (`[    T1] `) left out, a
+/// continuation line under its record's timestamp, trailing blanks cut.
+fn log_lines(text: &str) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    let mut ts = String::new();
+    for line in text.lines() {
+        let rest = match line.strip_prefix('[').and_then(|l| l.split_once("] ")) {
+            Some((t, rest)) if t.trim().parse::<f64>().is_ok() => {
+                ts = t.trim().to_string();
+                rest
+            }
+            _ => line.trim_start(),
+        };
+        let rest = match rest.strip_prefix('[').and_then(|l| l.split_once("] ")) {
+            Some((c, r)) if c.trim().len() > 1 && c.trim()[1..].parse::<u32>().is_ok() => r,
+            _ => rest,
+        };
+        out.insert((ts.clone(), rest.trim_end().to_string()));
+    }
+    out
+}
+
+/// Checks what `dumptool info --live` and `dumptool dmesg --live` printed in
+/// the first kernel (`scripts/kdump-guest.sh`, folder `live`) against what
+/// the guest itself said: its release (`uname -r`), its modules
+/// (`/proc/modules`), its log (busybox `dmesg`, taken just before). A line
+/// for the summary.
+fn check_live(suite: &str, live: &Path, release: &str) -> String {
+    let read = |name: &str| {
+        std::fs::read_to_string(live.join(name))
+            .unwrap_or_else(|e| panic!("{suite}: live/{name}: {e}"))
+    };
+    let status = read("status.txt");
+    for run in ["info", "dmesg"] {
+        assert!(
+            status.lines().any(|l| l == format!("{run}=0")),
+            "{suite}: dumptool {run} --live failed ({status}): {}",
+            read(&format!("{run}.stderr"))
+        );
+    }
+    let uname = read("uname.txt");
+    assert_eq!(uname.trim(), release, "{suite}: the guest's uname -r");
+    let info = read("info.stdout");
+    let field = |key: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(str::trim)
+            .unwrap_or_else(|| panic!("{suite}: dumptool info --live printed no {key}\n{info}"))
+    };
+    assert_eq!(field("kernel:"), uname.trim(), "{suite}: live info: {info}");
+    assert_eq!(
+        field("format:"),
+        "ELF64 core, /proc/kcore of the running kernel"
+    );
+    assert!(field("live:").contains("/proc/kallsyms"), "{info}");
+    assert!(field("kallsyms:").starts_with("found"), "{info}");
+    assert!(field("BTF:").starts_with("found"), "{info}");
+    // The module list walked in the running kernel's memory is the one
+    // /proc/modules shows.
+    let theirs: BTreeSet<String> = read("modules.txt")
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect();
+    let ours: BTreeSet<String> = info
+        .lines()
+        .skip_while(|l| !l.starts_with("modules:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("               "))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect();
+    assert!(!theirs.is_empty(), "{suite}: the guest lists no modules");
+    assert_eq!(
+        ours, theirs,
+        "{suite}: modules of dumptool info --live vs /proc/modules"
+    );
+    let modules = ours.len();
+    // Every line the guest's own dmesg printed is in the live log, with its
+    // timestamp (the live read came later: it may hold more).
+    let log = read("dmesg.stdout");
+    let ours = log_lines(&log);
+    let theirs: Vec<(String, String)> = log_lines(&read("busybox-dmesg.txt"))
+        .into_iter()
+        .filter(|(_, t)| t.bytes().all(|b| (0x20..0x7f).contains(&b)))
+        .collect();
+    assert!(
+        theirs.len() > 100,
+        "{suite}: busybox dmesg printed {} lines",
+        theirs.len()
+    );
+    let missing: Vec<_> = theirs.iter().filter(|l| !ours.contains(*l)).collect();
+    assert!(
+        missing.is_empty(),
+        "{suite}: {} of {} lines of the guest's dmesg are not in dumptool dmesg --live, first {:?}",
+        missing.len(),
+        theirs.len(),
+        missing.first()
+    );
+    assert!(
+        log.contains(&format!("Linux version {release} ")),
+        "{suite}: the live log has no banner"
+    );
+    format!(
+        "live (first kernel): info names {release}, the {modules} modules of /proc/modules; \
+         dmesg holds all {} lines of busybox dmesg ({} lines)",
+        theirs.len(),
+        ours.len()
+    )
+}
+
 /// Tasks, modules and log records drgn finds in `dump` with `vmlinux`'s
 /// debug info (`tests/tests/debugger/walk.py`), as sorted lines; or what
 /// drgn said when it could not walk the dump.
@@ -447,8 +559,11 @@ fn check(suite: &'static str) {
         "{suite}: {info}"
     );
 
+    // The first kernel, read live before the crash.
+    let live_note = check_live(suite, &res.join("live"), &release);
+
     // Same codec and level: the same pages, byte for byte.
-    let mut notes = String::new();
+    let mut notes = format!("{live_note}\n");
     for (codec, _, _) in VARIANTS {
         let what = format!("-d {LEVEL} {codec}");
         let c = compare(

@@ -1,7 +1,9 @@
 //! `dumptool info DUMP`: what a dump is and what could be learned from it.
+//! `dumptool info --live` (or `/proc/kcore` as the dump): the same of the
+//! running kernel.
 
 use crate::dump::{Dump, DumpFormat};
-use crate::kernel::CrashedKernel;
+use crate::kernel::{live, CrashedKernel};
 use ktype_runtime::text::Escaped;
 use std::fmt::Write;
 use std::path::Path;
@@ -10,6 +12,9 @@ use std::path::Path;
 pub type CmdError = Box<dyn std::error::Error + Send + Sync>;
 
 fn format_name(dump: &Dump) -> String {
+    if live::is_kcore(dump.path()) {
+        return "ELF64 core, /proc/kcore of the running kernel".into();
+    }
     let base = match dump.format() {
         DumpFormat::Elf | DumpFormat::FlattenedElf => "ELF64 core".to_string(),
         DumpFormat::Kdump | DumpFormat::FlattenedKdump => {
@@ -38,7 +43,7 @@ fn mib(bytes: u64) -> String {
 
 /// Runs `dumptool info DUMP`.
 pub fn run(path: &Path) -> Result<String, CmdError> {
-    let dump = Dump::open(path)?;
+    let dump = live::open_dump(path)?;
     let mut s = String::new();
     let info = dump.vmcoreinfo();
     let ranges = dump.phys().ranges();
@@ -116,12 +121,24 @@ pub fn run(path: &Path) -> Result<String, CmdError> {
                     .map(|a| format!("{a:#x}"))
                     .unwrap_or_else(|| "not found".into())
             )?;
-            writeln!(
-                s,
-                "kallsyms:      found, {} symbols ({} addresses)",
-                k.kallsyms().len(),
-                k.kallsyms().encoding()
-            )?;
+            if k.is_live() {
+                writeln!(
+                    s,
+                    "live:          symbols from /proc/kallsyms, BTF from /sys/kernel/btf"
+                )?;
+                writeln!(
+                    s,
+                    "kallsyms:      found, {} symbols (/proc/kallsyms)",
+                    k.kallsyms().len()
+                )?;
+            } else {
+                writeln!(
+                    s,
+                    "kallsyms:      found, {} symbols ({} addresses)",
+                    k.kallsyms().len(),
+                    k.kallsyms().encoding()
+                )?;
+            }
             let btf = k.vmlinux_btf();
             writeln!(
                 s,

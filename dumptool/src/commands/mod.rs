@@ -14,6 +14,7 @@ use crate::filter::FilterError;
 use crate::kernel::KernelError;
 use crate::write::WriteError;
 use std::error::Error;
+use std::path::PathBuf;
 
 /// An error as a report carries it: what kind it is, its message and the
 /// chain of errors that caused it ([`Error::source`]), outermost first.
@@ -143,4 +144,25 @@ impl ErrorReport {
 /// command line prints.
 pub fn error_text(e: &(dyn Error + 'static)) -> String {
     ErrorReport::new("", e).text()
+}
+
+/// The dump a command reads, or the running kernel (`--live`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct DumpOrLive {
+    /// The dump (ELF, kdump-compressed, or flattened); /proc/kcore is the running kernel.
+    #[arg(required_unless_present = "live")]
+    pub dump: Option<PathBuf>,
+    /// Read the running kernel instead: /proc/kcore, /proc/kallsyms and /sys/kernel/btf (as root).
+    #[arg(long, conflicts_with = "dump")]
+    pub live: bool,
+}
+
+impl DumpOrLive {
+    /// The file to read: the dump, or `/proc/kcore` for `--live`.
+    pub fn path(&self) -> PathBuf {
+        match &self.dump {
+            Some(p) if !self.live => p.clone(),
+            _ => PathBuf::from(crate::kernel::live::KCORE),
+        }
+    }
 }

@@ -9,6 +9,8 @@
 //! (that is how makedumpfile and dumptool write them; crash and drgn read
 //! them as zeros): here they are [`PageState::Excluded`] and reading them
 //! is an error, not zeros, as for excluded pages of kdump files.
+//! `/proc/kcore` is read the same way: its segments without a physical
+//! address (`p_paddr` -1) are left out of physical memory.
 
 use super::error::{Absence, DumpError};
 use super::notes::{parse_notes, Note};
@@ -23,6 +25,9 @@ use object::LittleEndian as LE;
 use std::ops::Range;
 
 pub use crate::format::elf::{is_elf, ElfSegment, ELF_MAGIC, EM_X86_64, PT_LOAD};
+/// `p_paddr` of a `PT_LOAD` without a physical address (`/proc/kcore`'s
+/// vmalloc, module and vmemmap segments).
+const NO_PADDR: u64 = u64::MAX;
 
 /// A piece of physical memory covered by one `PT_LOAD` (pieces are disjoint).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,6 +195,11 @@ impl ElfReader {
                         s.p_filesz, s.p_memsz
                     ),
                 ));
+            }
+            // /proc/kcore: segments with no physical address (vmalloc,
+            // modules, vmemmap) are virtual memory only, not RAM.
+            if s.p_paddr == NO_PADDR {
+                continue;
             }
             if s.p_paddr.checked_add(s.p_memsz).is_none() {
                 return Err(invalid(
@@ -472,6 +482,42 @@ pub(crate) mod synth {
 mod file_tests {
     use super::super::{Dump, DumpError, DumpFormat, PageState};
     use super::synth::{elf, note, Load};
+
+    #[test]
+    fn kcore_segments_without_physical_address_are_not_ram() {
+        // /proc/kcore's layout: RAM in the direct map with its physical
+        // address, the kernel text duplicating part of it, and a vmalloc
+        // segment whose p_paddr is -1.
+        let ram: Vec<u8> = (0..0x2000u32).map(|i| (i % 13) as u8).collect();
+        let loads = [
+            Load {
+                paddr: 0x1000,
+                vaddr: 0xffff_8880_0000_1000,
+                data: ram.clone(),
+                memsz: 0x2000,
+            },
+            Load {
+                paddr: 0x2000,
+                vaddr: 0xffff_ffff_8100_0000,
+                data: ram[0x1000..].to_vec(),
+                memsz: 0x1000,
+            },
+            Load {
+                paddr: u64::MAX,
+                vaddr: 0xffff_c900_0000_0000,
+                data: vec![9; 0x1000],
+                memsz: 0x1000,
+            },
+        ];
+        let notes = note("VMCOREINFO", 0, b"OSRELEASE=6.99\nPAGESIZE=4096\n");
+        let d = Dump::from_bytes("kcore", elf(&notes, &loads, false)).unwrap();
+        assert_eq!(d.elf_segments().unwrap().len(), 4);
+        assert_eq!(d.phys().ranges(), vec![0x1000..0x3000]);
+        assert_eq!(d.max_pfn(), 3);
+        let mut b = vec![0u8; 0x2000];
+        d.phys().read_phys(0x1000, &mut b).unwrap();
+        assert_eq!(b, ram);
+    }
 
     #[test]
     fn qemu_layout_pn_xnum_overlaps_and_excluded_tails() {

@@ -19,9 +19,7 @@
 use super::bitmap::Bitmap;
 use super::error::{Absence, DumpError};
 use super::notes::{parse_notes, Note};
-use super::source::{
-    fits, invalid, not_present, read_exact, read_region, truncated, Source,
-};
+use super::source::{fits, invalid, not_present, read_exact, read_region, truncated, Source};
 use super::{PageState, PhysMemory};
 use crate::format::compression::{Compression, DUMP_DH_COMPRESSED_INCOMPLETE};
 use crate::format::kdump::{DiskDumpHeader, KdumpSubHeader, DISK_DUMP_HEADER_SIZE, PAGE_DESC_SIZE};

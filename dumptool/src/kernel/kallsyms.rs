@@ -1,5 +1,7 @@
-//! kallsyms decoded from a dump's memory, located through VMCOREINFO's
-//! `SYMBOL(kallsyms_*)` entries: no vmlinux, no System.map needed.
+//! The kernel's symbol table: decoded from a dump's memory, located
+//! through VMCOREINFO's `SYMBOL(kallsyms_*)` entries (no vmlinux, no
+//! System.map needed), or, for the running kernel, the symbols
+//! `/proc/kallsyms` lists ([`Kallsyms::from_symbols`]).
 //!
 //! The kernel stores symbol names compressed with a 256-entry token table
 //! and addresses as 32-bit offsets. Three address encodings have been used;
@@ -42,6 +44,9 @@ pub enum AddressEncoding {
     RelativeToBase,
     /// Signed offsets from the address of the offset entry itself.
     PlaceRelative,
+    /// Not encoded: the addresses a listing gives (`/proc/kallsyms` of the
+    /// running kernel).
+    Listed,
 }
 
 impl fmt::Display for AddressEncoding {
@@ -50,6 +55,7 @@ impl fmt::Display for AddressEncoding {
             AddressEncoding::AbsolutePercpu => "absolute-percpu",
             AddressEncoding::RelativeToBase => "relative to base",
             AddressEncoding::PlaceRelative => "place-relative",
+            AddressEncoding::Listed => "listed",
         })
     }
 }
@@ -158,14 +164,14 @@ struct FullIndex {
     by_hash: HashTable<u32>,
 }
 
-/// The crashed kernel's symbol table, read in place: names stay compressed
-/// as the kernel keeps them, in the dump's own mapping where it allows
-/// (an ELF dump such as /proc/vmcore), so decoding kallsyms costs no
-/// memory of its own. A lookup scans the compressed names, comparing name
-/// hashes composed from token hashes and expanding only candidates (a few
-/// milliseconds); [`Kallsyms::prefetch`] answers many names in one scan,
-/// and a program that looks up many names gets a full index built once.
-pub struct Kallsyms {
+/// The table decoded from kernel memory: names stay compressed as the
+/// kernel keeps them, in the dump's own mapping where it allows (an ELF
+/// dump such as /proc/vmcore), so decoding kallsyms costs no memory of its
+/// own. A lookup scans the compressed names, comparing name hashes composed
+/// from token hashes and expanding only candidates (a few milliseconds);
+/// [`Compressed::prefetch`] answers many names in one scan, and a program
+/// that looks up many names gets a full index built once.
+struct Compressed {
     /// `kallsyms_names` (possibly followed by other tables; only the
     /// first `count` names are read).
     names: Region,
@@ -184,9 +190,9 @@ pub struct Kallsyms {
     index: OnceLock<FullIndex>,
 }
 
-impl fmt::Debug for Kallsyms {
+impl fmt::Debug for Compressed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Kallsyms")
+        f.debug_struct("Compressed")
             .field("symbols", &self.count)
             .field("encoding", &self.encoding)
             .finish()
@@ -228,10 +234,10 @@ fn compressed_names(names: &[u8], count: usize) -> impl Iterator<Item = (usize, 
     })
 }
 
-impl Kallsyms {
+impl Compressed {
     /// Reads the tables and picks the address encoding; names are expanded
     /// only on demand.
-    pub fn read(mem: &dyn VirtRead, t: &KallsymsTables) -> Result<Kallsyms, KallsymsError> {
+    pub fn read(mem: &dyn VirtRead, t: &KallsymsTables) -> Result<Compressed, KallsymsError> {
         let mut w = [0u8; 4];
         let n = u32::from_le_bytes(
             read(mem, "kallsyms_num_syms", t.num_syms, &mut w)?
@@ -286,7 +292,7 @@ impl Kallsyms {
             }
             None => None,
         };
-        let mut ks = Kallsyms {
+        let mut ks = Compressed {
             names,
             offsets,
             count,
@@ -347,6 +353,8 @@ impl Kallsyms {
             AddressEncoding::PlaceRelative => {
                 Some((self.offsets_addr + 4 * i as u64).wrapping_add(off as i64 as u64))
             }
+            // A decoded table never takes it.
+            AddressEncoding::Listed => None,
         }
     }
 
@@ -495,11 +503,6 @@ impl Kallsyms {
         self.count
     }
 
-    /// Whether there are none (never true for a decoded table).
-    pub fn is_empty(&self) -> bool {
-        self.count == 0
-    }
-
     /// Every symbol, in kallsyms order (names expanded as it goes).
     pub fn iter(&self) -> impl Iterator<Item = Symbol> + '_ {
         let mut buf = Vec::new();
@@ -538,6 +541,137 @@ impl Kallsyms {
     /// Every address of `name` (static functions repeat names).
     pub fn lookup_all(&self, name: &str) -> Vec<u64> {
         self.find(name).into_iter().map(|i| self.addr(i)).collect()
+    }
+}
+
+/// The kernel's symbol table (vmlinux symbols; modules keep their own):
+/// decoded from kernel memory ([`Kallsyms::read`]), or given as a listing
+/// ([`Kallsyms::from_symbols`], the running kernel's `/proc/kallsyms`).
+/// Lookups answer alike either way.
+///
+/// ```
+/// use dumptool::kernel::kallsyms::{Kallsyms, Symbol};
+/// let sym = |name: &str, addr| Symbol { name: name.into(), addr, kind: 'T' };
+/// let k = Kallsyms::from_symbols(vec![sym("_stext", 0x1000), sym("f", 0x2000), sym("f", 0x3000)]);
+/// assert_eq!(k.lookup("f"), Some(0x2000));
+/// assert_eq!(k.lookup_all("f"), [0x2000, 0x3000]);
+/// assert_eq!(k.len(), 3);
+/// ```
+#[derive(Debug)]
+pub struct Kallsyms(Table);
+
+#[derive(Debug)]
+enum Table {
+    Compressed(Box<Compressed>),
+    Listed(Listed),
+}
+
+/// Symbols given with their addresses, indexed by name.
+struct Listed {
+    symbols: Vec<Symbol>,
+    by_name: HashMap<Box<str>, Vec<u32>>,
+}
+
+impl fmt::Debug for Listed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Listed")
+            .field("symbols", &self.symbols.len())
+            .finish()
+    }
+}
+
+impl Listed {
+    fn named(&self, name: &str) -> impl Iterator<Item = &Symbol> + '_ {
+        self.by_name
+            .get(name)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.symbols[i as usize])
+    }
+}
+
+impl Kallsyms {
+    /// Decodes the tables at `t` in kernel memory and picks the address
+    /// encoding; names are expanded only on demand.
+    pub fn read(mem: &dyn VirtRead, t: &KallsymsTables) -> Result<Kallsyms, KallsymsError> {
+        Compressed::read(mem, t).map(|c| Kallsyms(Table::Compressed(Box::new(c))))
+    }
+
+    /// A table of symbols already known with their addresses (in the
+    /// kernel's order; names defined several times are kept in that order).
+    pub fn from_symbols(symbols: Vec<Symbol>) -> Kallsyms {
+        let mut by_name: HashMap<Box<str>, Vec<u32>> = HashMap::with_capacity(symbols.len());
+        for (i, s) in symbols.iter().enumerate() {
+            by_name
+                .entry(s.name.as_str().into())
+                .or_default()
+                .push(i as u32);
+        }
+        Kallsyms(Table::Listed(Listed { symbols, by_name }))
+    }
+
+    /// Looks up all of `names` in one scan of a decoded table, so that later
+    /// [`Kallsyms::lookup`]s of them cost nothing (a program that knows the
+    /// symbols it will need calls this once); a listed table is indexed
+    /// already.
+    pub fn prefetch(&self, names: &[&str]) {
+        if let Table::Compressed(c) = &self.0 {
+            c.prefetch(names);
+        }
+    }
+
+    /// The address encoding that reproduced `_stext`
+    /// ([`AddressEncoding::Listed`] for a listing).
+    pub fn encoding(&self) -> AddressEncoding {
+        match &self.0 {
+            Table::Compressed(c) => c.encoding(),
+            Table::Listed(_) => AddressEncoding::Listed,
+        }
+    }
+
+    /// Number of symbols.
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            Table::Compressed(c) => c.len(),
+            Table::Listed(l) => l.symbols.len(),
+        }
+    }
+
+    /// Whether there are none (never true for a decoded table).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every symbol, in kallsyms order.
+    pub fn iter(&self) -> Box<dyn Iterator<Item = Symbol> + '_> {
+        match &self.0 {
+            Table::Compressed(c) => Box::new(c.iter()),
+            Table::Listed(l) => Box::new(l.symbols.iter().cloned()),
+        }
+    }
+
+    /// Every symbol named `name`, in kallsyms order.
+    pub fn named(&self, name: &str) -> Vec<Symbol> {
+        match &self.0 {
+            Table::Compressed(c) => c.named(name),
+            Table::Listed(l) => l.named(name).cloned().collect(),
+        }
+    }
+
+    /// The address of `name` (the first definition, for names defined several times).
+    pub fn lookup(&self, name: &str) -> Option<u64> {
+        match &self.0 {
+            Table::Compressed(c) => c.lookup(name),
+            Table::Listed(l) => l.named(name).next().map(|s| s.addr),
+        }
+    }
+
+    /// Every address of `name` (static functions repeat names).
+    pub fn lookup_all(&self, name: &str) -> Vec<u64> {
+        match &self.0 {
+            Table::Compressed(c) => c.lookup_all(name),
+            Table::Listed(l) => l.named(name).map(|s| s.addr).collect(),
+        }
     }
 }
 
@@ -670,6 +804,7 @@ mod tests {
                 AddressEncoding::AbsolutePercpu => -((addr - base) as i64) - 1,
                 AddressEncoding::RelativeToBase => (addr - base) as i64,
                 AddressEncoding::PlaceRelative => addr.wrapping_sub(offs_at + 4 * i as u64) as i64,
+                AddressEncoding::Listed => unreachable!("not an encoding of kernel tables"),
             };
             offs.extend_from_slice(&(off as i32).to_le_bytes());
         }

@@ -1,10 +1,13 @@
 //! What dumptool learns about the crashed kernel from its own memory:
 //! kallsyms, BTF (vmlinux and modules), and the module list. No vmlinux,
 //! no debuginfo, no System.map: [`CrashedKernel::open`] needs only a dump
-//! with VMCOREINFO.
+//! with VMCOREINFO. The running kernel opens the same way from
+//! `/proc/kcore`, with its symbols and BTF from `/proc/kallsyms` and
+//! `/sys/kernel/btf` ([`live`]).
 
 pub mod bindings;
 pub mod kallsyms;
+pub mod live;
 pub mod modules;
 pub mod printk;
 
@@ -13,6 +16,7 @@ use crate::dump::{Dump, DumpError, KernelMemory};
 use kallsyms::{Kallsyms, KallsymsError, KallsymsTables};
 use ktype_runtime::btf::{Btf, BtfError, BtfSet};
 use ktype_runtime::resolve::{resolve_descriptors, ResolveError, SymbolSource};
+use live::LiveSources;
 use modules::LoadedModule;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -83,6 +87,15 @@ pub enum KernelError {
     /// The BTF read from the dump is unusable.
     #[error(transparent)]
     Btf(#[from] BtfError),
+    /// A file of the running kernel (`/proc/kallsyms`, `/sys/kernel/btf`)
+    /// could not be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// dumptool's own bootstrap bindings did not resolve.
     #[error("{}: {source}", path.display())]
     Bindings {
@@ -95,13 +108,14 @@ pub enum KernelError {
 
 impl KernelError {
     /// A short name of the variant (`kernel_dump`, `kernel_missing`,
-    /// `kernel_kallsyms`, `kernel_btf`, `kernel_bindings`), as reports give it.
+    /// `kernel_kallsyms`, `kernel_btf`, `kernel_io`, `kernel_bindings`), as reports give it.
     pub fn kind(&self) -> &'static str {
         match self {
             KernelError::Dump(_) => "kernel_dump",
             KernelError::Missing { .. } => "kernel_missing",
             KernelError::Kallsyms { .. } => "kernel_kallsyms",
             KernelError::Btf(_) => "kernel_btf",
+            KernelError::Io { .. } => "kernel_io",
             KernelError::Bindings { .. } => "kernel_bindings",
         }
     }
@@ -118,9 +132,11 @@ pub struct Timings {
     pub modules: Duration,
 }
 
-/// The crashed kernel, as far as its dump tells.
+/// The crashed kernel, as far as its dump tells; or the running kernel,
+/// read through `/proc/kcore` ([`live`]).
 pub struct CrashedKernel<'a> {
     dump: &'a Dump,
+    live: bool,
     mem: KernelMemory<'a>,
     kallsyms: Kallsyms,
     btf: BtfSet,
@@ -134,6 +150,7 @@ impl std::fmt::Debug for CrashedKernel<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CrashedKernel")
             .field("dump", &self.dump.path())
+            .field("live", &self.live)
             .field("kallsyms", &self.kallsyms)
             .field("modules", &self.modules.len())
             .finish()
@@ -165,15 +182,45 @@ const BOOTSTRAP_SYMBOLS: &[&str] = &[
 /// Upper bound on vmlinux BTF size (real ones are a few MiB).
 const MAX_BTF: u64 = 256 << 20;
 
+/// Where the symbols and BTF of a kernel come from.
+#[derive(Clone, Copy)]
+enum Origin<'s> {
+    /// Decoded from the dump's memory.
+    Memory,
+    /// Listed by the running kernel.
+    Live(&'s LiveSources),
+}
+
 impl<'a> CrashedKernel<'a> {
     /// Decodes kallsyms, reads vmlinux BTF between `__start_BTF` and
     /// `__stop_BTF`, resolves dumptool's bootstrap bindings, then walks the
     /// module list (symbols) and `btf_modules` (module BTF).
     ///
+    /// A `dump` that is this system's `/proc/kcore` is the running kernel:
+    /// it opens as [`CrashedKernel::open_live`] with
+    /// [`LiveSources::system`].
+    ///
     /// The process-global bindings belong to this kernel until it is dropped
     /// (see [`ktype_runtime::registry::lock_bindings`]): opening a second
     /// kernel in another thread waits; in the same thread, drop the first.
     pub fn open(dump: &'a Dump) -> Result<CrashedKernel<'a>, KernelError> {
+        if live::is_kcore(dump.path()) {
+            return CrashedKernel::open_live(dump, &LiveSources::system());
+        }
+        CrashedKernel::bootstrap(dump, Origin::Memory)
+    }
+
+    /// The running kernel: `kcore` (`/proc/kcore` opened as a dump, see
+    /// [`live::open_kcore`]) for memory, `sources` for symbols and BTF; the
+    /// rest of the bootstrap is [`CrashedKernel::open`]'s.
+    pub fn open_live(
+        kcore: &'a Dump,
+        sources: &LiveSources,
+    ) -> Result<CrashedKernel<'a>, KernelError> {
+        CrashedKernel::bootstrap(kcore, Origin::Live(sources))
+    }
+
+    fn bootstrap(dump: &'a Dump, origin: Origin<'_>) -> Result<CrashedKernel<'a>, KernelError> {
         let bindings = ktype_runtime::registry::lock_bindings();
         let path = dump.path().to_path_buf();
         let missing = |what: String| KernelError::Missing {
@@ -181,26 +228,31 @@ impl<'a> CrashedKernel<'a> {
             what,
         };
         let info = dump.vmcoreinfo().ok_or_else(|| missing("the dump carries no VMCOREINFO note (for qemu guests, load qemu_fw_cfg and add -device vmcoreinfo)".into()))?;
-        let sym = |name: &str| {
-            info.symbol(name)
-                .ok_or_else(|| missing(format!("VMCOREINFO has no SYMBOL({name})")))
-        };
-        let tables = KallsymsTables {
-            num_syms: sym("kallsyms_num_syms")?,
-            names: sym("kallsyms_names")?,
-            token_table: sym("kallsyms_token_table")?,
-            token_index: sym("kallsyms_token_index")?,
-            offsets: sym("kallsyms_offsets")?,
-            relative_base: info.symbol("kallsyms_relative_base"),
-            stext: sym("_stext")?,
-        };
         let mut mem = dump.kernel_memory()?;
         let mut timings = Timings::default();
         let t = Instant::now();
-        let kallsyms = Kallsyms::read(&mem, &tables).map_err(|source| KernelError::Kallsyms {
-            path: path.clone(),
-            source,
-        })?;
+        let kallsyms = match origin {
+            Origin::Memory => {
+                let sym = |name: &str| {
+                    info.symbol(name)
+                        .ok_or_else(|| missing(format!("VMCOREINFO has no SYMBOL({name})")))
+                };
+                let tables = KallsymsTables {
+                    num_syms: sym("kallsyms_num_syms")?,
+                    names: sym("kallsyms_names")?,
+                    token_table: sym("kallsyms_token_table")?,
+                    token_index: sym("kallsyms_token_index")?,
+                    offsets: sym("kallsyms_offsets")?,
+                    relative_base: info.symbol("kallsyms_relative_base"),
+                    stext: sym("_stext")?,
+                };
+                Kallsyms::read(&mem, &tables).map_err(|source| KernelError::Kallsyms {
+                    path: path.clone(),
+                    source,
+                })?
+            }
+            Origin::Live(s) => s.read_kallsyms()?,
+        };
         kallsyms.prefetch(BOOTSTRAP_SYMBOLS);
         timings.kallsyms = t.elapsed();
         // With CONFIG_RANDOMIZE_MEMORY the direct map and vmemmap move; their bases are variables.
@@ -214,6 +266,47 @@ impl<'a> CrashedKernel<'a> {
             mem.set_vmemmap(base);
         }
         let t = Instant::now();
+        let mut btf = match origin {
+            Origin::Memory => BtfSet::new(CrashedKernel::btf_from_memory(&mem, &kallsyms, &path)?),
+            Origin::Live(s) => s.vmlinux_btf()?,
+        };
+        timings.btf = t.elapsed();
+        let t = Instant::now();
+        resolve_descriptors(&btf, &bindings::descriptors(), &[]).map_err(|source| {
+            KernelError::Bindings {
+                path: path.clone(),
+                source,
+            }
+        })?;
+        let mut modules = modules::walk(&mem, &kallsyms, &path)?;
+        match origin {
+            Origin::Memory => modules::load_btf(&mem, &kallsyms, &mut btf, &mut modules, &path)?,
+            Origin::Live(s) => s.load_module_btf(&mut btf, &mut modules)?,
+        }
+        timings.modules = t.elapsed();
+        Ok(CrashedKernel {
+            dump,
+            live: matches!(origin, Origin::Live(_)),
+            mem,
+            kallsyms,
+            btf,
+            modules,
+            timings,
+            _bindings: bindings,
+        })
+    }
+
+    /// vmlinux BTF between `__start_BTF` and `__stop_BTF`, in place where
+    /// the dump maps it (an ELF dump): never copied.
+    fn btf_from_memory(
+        mem: &KernelMemory<'_>,
+        kallsyms: &Kallsyms,
+        path: &std::path::Path,
+    ) -> Result<Btf, KernelError> {
+        let missing = |what: String| KernelError::Missing {
+            path: path.to_path_buf(),
+            what,
+        };
         let start = kallsyms.lookup("__start_BTF").ok_or_else(|| {
             missing(
                 "kallsyms has no __start_BTF (kernel built without CONFIG_DEBUG_INFO_BTF)".into(),
@@ -227,32 +320,17 @@ impl<'a> CrashedKernel<'a> {
                 "__start_BTF {start:#x} .. __stop_BTF {stop:#x} is not a plausible BTF range"
             )));
         }
-        // Read in place where the dump maps it (an ELF dump): never copied.
         let bytes = mem.region_virt(start, (stop - start) as usize)?;
-        let vmlinux = Btf::from_shared(
+        Ok(Btf::from_shared(
             bytes,
             format!("{}: vmlinux BTF (__start_BTF..__stop_BTF)", path.display()),
-        )?;
-        let mut btf = BtfSet::new(vmlinux);
-        timings.btf = t.elapsed();
-        let t = Instant::now();
-        resolve_descriptors(&btf, &bindings::descriptors(), &[]).map_err(|source| {
-            KernelError::Bindings {
-                path: path.clone(),
-                source,
-            }
-        })?;
-        let modules = modules::load(&mem, &kallsyms, &mut btf, &path)?;
-        timings.modules = t.elapsed();
-        Ok(CrashedKernel {
-            dump,
-            mem,
-            kallsyms,
-            btf,
-            modules,
-            timings,
-            _bindings: bindings,
-        })
+        )?)
+    }
+
+    /// Whether this is the running kernel (symbols and BTF from
+    /// [`LiveSources`], memory from `/proc/kcore`).
+    pub fn is_live(&self) -> bool {
+        self.live
     }
 
     /// The dump.
@@ -359,6 +437,9 @@ impl SymbolSource for CrashedKernel<'_> {
             .map(|s| s.addr)
     }
     fn describe(&self) -> String {
+        if self.live {
+            return "/proc/kallsyms of the running kernel".into();
+        }
         format!("kallsyms of {}", self.dump.path().display())
     }
 }

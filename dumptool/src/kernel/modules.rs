@@ -29,7 +29,8 @@ pub struct LoadedModule {
     pub addr: u64,
     /// Its symbols.
     pub symbols: Vec<ModuleSymbol>,
-    /// Whether its BTF was found in `btf_modules`.
+    /// Whether its BTF was found (`btf_modules`, or the live kernel's
+    /// `/sys/kernel/btf/<module>`).
     pub has_btf: bool,
 }
 
@@ -130,11 +131,11 @@ fn module_symbols(
     Ok(syms)
 }
 
-/// Walks `modules` and `btf_modules`; adds each module's BTF to `btf`.
-pub(crate) fn load(
+/// Walks `modules`: each loaded module with its symbols (`has_btf` false
+/// until [`load_btf`] or the live kernel's sysfs BTF sets it).
+pub(crate) fn walk(
     mem: &KernelMemory<'_>,
     kallsyms: &Kallsyms,
-    btf: &mut BtfSet,
     path: &Path,
 ) -> Result<Vec<LoadedModule>, KernelError> {
     let Some(head) = kallsyms.lookup("modules") else {
@@ -159,22 +160,35 @@ pub(crate) fn load(
             has_btf: false,
         });
     }
-    if let Some(head) = kallsyms.lookup("btf_modules") {
-        let list_off = BtfModule::list_offset() as u64;
-        for entry in list_entries(mem, head, path, "btf_modules")? {
-            let bytes = read_vec(mem, entry - list_off, BtfModule::size())?;
-            let bm = BtfModule::view(&bytes).map_err(|e| view_err(path, e))?;
-            let kb_bytes = read_vec(mem, bm.btf().addr, KernelBtf::size())?;
-            let kb = KernelBtf::view(&kb_bytes).map_err(|e| view_err(path, e))?;
-            let name = c_name(&kb.name());
-            let data = read_vec(mem, kb.data().0, kb.data_size() as usize)?;
-            let origin = format!("{}: BTF of module {name}", path.display());
-            let split = Btf::from_bytes_split(data, origin, btf.vmlinux().clone())?;
-            btf.insert_module(&name, split)?;
-            if let Some(m) = mods.iter_mut().find(|m| m.name == name) {
-                m.has_btf = true;
-            }
+    Ok(mods)
+}
+
+/// Walks `btf_modules`: adds each module's BTF, read from kernel memory, to
+/// `btf` and marks the module in `mods` as having BTF.
+pub(crate) fn load_btf(
+    mem: &KernelMemory<'_>,
+    kallsyms: &Kallsyms,
+    btf: &mut BtfSet,
+    mods: &mut [LoadedModule],
+    path: &Path,
+) -> Result<(), KernelError> {
+    let Some(head) = kallsyms.lookup("btf_modules") else {
+        return Ok(());
+    };
+    let list_off = BtfModule::list_offset() as u64;
+    for entry in list_entries(mem, head, path, "btf_modules")? {
+        let bytes = read_vec(mem, entry - list_off, BtfModule::size())?;
+        let bm = BtfModule::view(&bytes).map_err(|e| view_err(path, e))?;
+        let kb_bytes = read_vec(mem, bm.btf().addr, KernelBtf::size())?;
+        let kb = KernelBtf::view(&kb_bytes).map_err(|e| view_err(path, e))?;
+        let name = c_name(&kb.name());
+        let data = read_vec(mem, kb.data().0, kb.data_size() as usize)?;
+        let origin = format!("{}: BTF of module {name}", path.display());
+        let split = Btf::from_bytes_split(data, origin, btf.vmlinux().clone())?;
+        btf.insert_module(&name, split)?;
+        if let Some(m) = mods.iter_mut().find(|m| m.name == name) {
+            m.has_btf = true;
         }
     }
-    Ok(mods)
+    Ok(())
 }

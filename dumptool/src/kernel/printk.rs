@@ -480,7 +480,7 @@ pub fn read_log(dump: &Dump) -> Result<KernelLog, DmesgError> {
 
 /// Reads the kernel log of the dump at `path` (see [`read_log`]).
 pub fn read_log_at(path: &Path) -> Result<KernelLog, Box<dyn std::error::Error + Send + Sync>> {
-    let dump = Dump::open(path)?;
+    let dump = super::live::open_dump(path)?;
     Ok(read_log(&dump)?)
 }
 
