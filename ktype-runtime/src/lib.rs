@@ -46,14 +46,17 @@
 extern crate self as ktype_runtime;
 
 pub mod btf;
+pub mod memory;
 pub mod registry;
-pub mod resolve;
+pub mod resolution;
 pub mod text;
 
 pub use btf::{Btf, BtfSet};
 pub use ktype_macros::{kernel_enum, kernel_struct, kernel_symbols};
+pub use memory::{KernelRead, KernelStruct, ReadError};
+pub use registry::{lock_bindings, BindingsGuard};
 pub use registry::{KAddr, KPtr, KernelField, NotResolved};
-pub use resolve::{resolve, resolve_symbols, Report, ResolveError};
+pub use resolution::{resolve, resolve_symbols, Report, ResolveError, Scope};
 
 #[doc(hidden)]
 pub use linkme;

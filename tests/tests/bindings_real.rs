@@ -3,13 +3,14 @@
 //! split BTF) give pahole's offsets, bpftool's enum values, System.map's
 //! addresses, and read `init_task`'s real initial bytes from vmlinux.
 
-use ktype_runtime::registry::{KERNEL_ENUMS, KERNEL_STRUCTS};
-use ktype_runtime::resolve::{resolve_symbols, SystemMap};
-use ktype_runtime::{kernel_enum, kernel_struct, kernel_symbols, resolve, BtfSet, KAddr, KPtr};
+use ktype_runtime::resolution::SystemMap;
+use ktype_runtime::{
+    kernel_enum, kernel_struct, kernel_symbols, lock_bindings, resolve, resolve_symbols,
+    this_crate, BindingsGuard, BtfSet, KAddr, KPtr,
+};
 use ktype_tests::fixtures::{kernels, run_tool, Kernel};
 use ktype_tests::{bpftool, pahole};
 use object::{Object, ObjectSection};
-use std::sync::Mutex;
 
 /// `struct list_head`.
 #[kernel_struct(name = "list_head")]
@@ -107,17 +108,14 @@ kernel_symbols! {
     pub static NO_SUCH = "ktype_no_such_symbol";
 }
 
-/// The registry is global: one kernel at a time.
-static ONE_KERNEL: Mutex<()> = Mutex::new(());
-
-fn resolve_kernel(k: &Kernel) -> BtfSet {
+fn resolve_kernel(bindings: &BindingsGuard, k: &Kernel) -> BtfSet {
     let mut set = BtfSet::open(k.vmlinux()).unwrap_or_else(|e| panic!("{e}"));
     let ko = k
         .module_xz("qemu_fw_cfg")
         .unwrap_or_else(|| k.module("qemu_fw_cfg"));
     set.open_module("qemu_fw_cfg", &ko)
         .unwrap_or_else(|e| panic!("{e}"));
-    if let Err(e) = resolve(&set) {
+    if let Err(e) = resolve(bindings, &set, this_crate!()) {
         panic!("{}: {e}", k.suite);
     }
     set
@@ -125,9 +123,10 @@ fn resolve_kernel(k: &Kernel) -> BtfSet {
 
 #[test]
 fn struct_offsets_equal_pahole() {
-    let _one = ONE_KERNEL.lock().unwrap_or_else(|e| e.into_inner());
+    // The registry is global: one kernel at a time.
+    let bindings = lock_bindings();
     for k in kernels() {
-        resolve_kernel(&k);
+        resolve_kernel(&bindings, &k);
         let out = run_tool(
             "pahole",
             &[
@@ -187,14 +186,19 @@ fn struct_offsets_equal_pahole() {
         assert_eq!(TaskStruct::ktype_no_such_member_offset(), None);
         let (bit, bits) = pahole::offset_of(&ph, "task_struct", "sched_reset_on_fork")
             .expect("bitfield in pahole");
-        let layout = TaskStruct::descriptor()
-            .field_layout(5)
-            .expect("resolved")
-            .expect("present");
         assert_eq!(
-            (layout.bit_offset, layout.bitfield_bits as u32),
+            (
+                TaskStruct::sched_reset_on_fork_bit_offset(),
+                TaskStruct::sched_reset_on_fork_bits()
+            ),
             (bit, bits),
-            "{}: bitfield position",
+            "{}: bitfield position by name",
+            k.suite
+        );
+        assert_eq!(
+            (TaskStruct::pid_bit_offset(), TaskStruct::pid_bits()),
+            (want("task_struct", "pid") * 8, 32),
+            "{}: a whole member's bit position and width",
             k.suite
         );
         assert_eq!(
@@ -204,17 +208,18 @@ fn struct_offsets_equal_pahole() {
         eprintln!(
             "{}: {} structs, {} enums resolved; offsets equal pahole's",
             k.suite,
-            KERNEL_STRUCTS.len(),
-            KERNEL_ENUMS.len()
+            this_crate!().structs().len(),
+            this_crate!().enums().len()
         );
     }
 }
 
 #[test]
 fn module_struct_offsets_equal_bpftool() {
-    let _one = ONE_KERNEL.lock().unwrap_or_else(|e| e.into_inner());
+    // The registry is global: one kernel at a time.
+    let bindings = lock_bindings();
     for k in kernels() {
-        resolve_kernel(&k);
+        resolve_kernel(&bindings, &k);
         let ko = k.module("qemu_fw_cfg");
         let raw = bpftool::parse(&run_tool(
             "bpftool",
@@ -259,9 +264,10 @@ fn module_struct_offsets_equal_bpftool() {
 
 #[test]
 fn enum_values_equal_bpftool() {
-    let _one = ONE_KERNEL.lock().unwrap_or_else(|e| e.into_inner());
+    // The registry is global: one kernel at a time.
+    let bindings = lock_bindings();
     for k in kernels() {
-        resolve_kernel(&k);
+        resolve_kernel(&bindings, &k);
         let raw = bpftool::parse(&run_tool(
             "bpftool",
             &[
@@ -333,11 +339,12 @@ fn vmlinux_bytes(data: &[u8], addr: u64, size: usize) -> Vec<u8> {
 
 #[test]
 fn symbols_and_views_read_init_task_from_vmlinux() {
-    let _one = ONE_KERNEL.lock().unwrap_or_else(|e| e.into_inner());
+    // The registry is global: one kernel at a time.
+    let bindings = lock_bindings();
     for k in kernels() {
-        resolve_kernel(&k);
+        resolve_kernel(&bindings, &k);
         let map = SystemMap::open(k.system_map()).unwrap_or_else(|e| panic!("{e}"));
-        resolve_symbols(&map).unwrap_or_else(|e| panic!("{e}"));
+        resolve_symbols(&bindings, &map, this_crate!()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(NO_SUCH.try_address(), Ok(None));
         assert!(STEXT.address() < INIT_TASK.address());
         let data = std::fs::read(k.vmlinux()).expect("read vmlinux");

@@ -4,7 +4,9 @@
 //! `NotResolved` instead of a silently wrong offset.
 
 use ktype_runtime::btf::Kind;
-use ktype_runtime::{kernel_enum, kernel_struct, resolve, BtfSet, KAddr};
+use ktype_runtime::{
+    kernel_enum, kernel_struct, lock_bindings, resolve, this_crate, BtfSet, KAddr,
+};
 use ktype_tests::fixtures::kernels;
 
 /// Wrong in four ways.
@@ -73,7 +75,9 @@ fn all_problems_are_reported_at_once() {
     for k in kernels() {
         let set = BtfSet::open(k.vmlinux()).unwrap_or_else(|e| panic!("{e}"));
         let consoles = set.vmlinux().find("console", Kind::Struct).len();
-        let err = resolve(&set).expect_err("wrong declarations must fail");
+        let bindings = lock_bindings();
+        let err =
+            resolve(&bindings, &set, this_crate!()).expect_err("wrong declarations must fail");
         let text = err.to_string();
         let has = |member: Option<&str>, item: &str, why: &str| {
             err.problems.iter().any(|p| {
