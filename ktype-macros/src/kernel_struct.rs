@@ -95,8 +95,8 @@ fn check_struct(item: &ItemStruct, errors: &mut Errors) -> Vec<Attribute> {
         match param {
             syn::GenericParam::Lifetime(lt) => errors.spanned(
                 lt,
-                "#[kernel_struct] types cannot have lifetime parameters: the type is a marker \
-                 for a kernel type; its generated view carries the lifetime of the bytes",
+                "#[kernel_struct] types cannot have lifetime parameters: the type owns its \
+                 bytes; its generated view carries the lifetime of borrowed bytes",
             ),
             other => errors.spanned(
                 other,
@@ -132,8 +132,9 @@ fn check_struct(item: &ItemStruct, errors: &mut Errors) -> Vec<Attribute> {
             errors.spanned(
                 attr,
                 format!(
-                    "#[kernel_struct] types cannot derive traits: `{}` becomes an uninhabited \
-                     marker type; read values through `{}::view`, which returns a `{}View`",
+                    "#[kernel_struct] types cannot derive traits: `{}` holds the kernel's \
+                     bytes and already implements Clone and Debug; read values with `{}::read` \
+                     or `{}::view`",
                     item.ident, item.ident, item.ident
                 ),
             );

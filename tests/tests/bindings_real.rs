@@ -56,6 +56,7 @@ pub struct TaskStruct {
     pub tasks: ListHead,
     pub mm: KPtr<MmStruct>,
     pub sched_reset_on_fork: u32,
+    pub real_parent: KPtr<TaskStruct>,
     #[kernel(path = "se.vruntime")]
     pub vruntime: u64,
     #[kernel(any("__state", "state"))]
@@ -71,6 +72,14 @@ pub struct FwCfgSysfsEntry {
     pub select: u16,
     pub name: [u8; 56],
     pub list: ListHead,
+}
+
+/// In a group of its own, and absent from every kernel: resolving this
+/// crate's declarations (`this_crate!()`) must not see it, as a tool's
+/// resolution must not see a library's bindings.
+#[kernel_struct(name = "ktype_no_such_struct", group = "bindings_real_broken")]
+pub struct NotInAnyKernel {
+    pub x: u32,
 }
 
 /// `enum pageflags`.
@@ -201,6 +210,19 @@ fn struct_offsets_equal_pahole() {
             "{}: a whole member's bit position and width",
             k.suite
         );
+        assert!(
+            !NotInAnyKernel::is_present(),
+            "another group stays unresolved"
+        );
+        let set = BtfSet::open(k.vmlinux()).unwrap_or_else(|e| panic!("{e}"));
+        let broken = ktype_runtime::resolve(
+            &bindings,
+            &set,
+            ktype_runtime::Scope::Group("bindings_real_broken"),
+        )
+        .expect_err("the broken group fails on its own");
+        assert_eq!(broken.problems.len(), 1, "{broken}");
+        assert_eq!(TaskStruct::size() as u64, ph["task_struct"].size);
         assert_eq!(
             MmStruct::mm_count_offset() as u64,
             want("mm_struct", "mm_count")
@@ -337,6 +359,31 @@ fn vmlinux_bytes(data: &[u8], addr: u64, size: usize) -> Vec<u8> {
     bytes[start..start + size].to_vec()
 }
 
+/// A vmlinux's loaded sections as kernel memory (link-time addresses).
+struct VmlinuxImage<'d>(object::File<'d>);
+
+impl ktype_runtime::KernelRead for VmlinuxImage<'_> {
+    fn read_into(
+        &self,
+        addr: u64,
+        buf: &mut [u8],
+    ) -> Result<(), ktype_runtime::memory::MemoryError> {
+        let end = addr + buf.len() as u64;
+        let sec = self
+            .0
+            .sections()
+            .find(|s| s.address() <= addr && end <= s.address() + s.size())
+            .ok_or_else(|| format!("no section holds {addr:#x}..{end:#x}"))?;
+        let data = sec.data()?;
+        let start = (addr - sec.address()) as usize;
+        let src = data
+            .get(start..start + buf.len())
+            .ok_or("section without file bytes (.bss)")?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+}
+
 #[test]
 fn symbols_and_views_read_init_task_from_vmlinux() {
     // The registry is global: one kernel at a time.
@@ -365,6 +412,21 @@ fn symbols_and_views_read_init_task_from_vmlinux() {
         );
         assert_eq!(task.tasks().prev().addr, tasks);
         assert!(task.mm().is_null(), "kernel threads have no mm");
+        // The same through the typed-read API: an owned read, a pointer hop
+        // (init_task.real_parent = &init_task), an empty list walk.
+        let mem = VmlinuxImage(object::File::parse(&*data).expect("ELF"));
+        let owned = TaskStruct::read(&mem, INIT_TASK.address()).expect("read");
+        assert_eq!(owned.bytes(), &bytes[..]);
+        let parent = owned.real_parent().read(&mem).expect("real_parent");
+        assert_eq!(parent.kernel_address(), INIT_TASK.address());
+        let entries: Vec<_> = ktype_runtime::memory::list_entries::<TaskStruct>(
+            &mem,
+            tasks,
+            TaskStruct::tasks_offset(),
+        )
+        .collect::<Result<_, _>>()
+        .expect("walk");
+        assert!(entries.is_empty(), "{}: an empty task list", k.suite);
         eprintln!("{}: init_task read through TaskStruct::view: comm={comm:?} pid=0 tasks self-linked at {tasks:#x}", k.suite);
     }
 }

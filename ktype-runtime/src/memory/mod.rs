@@ -14,13 +14,16 @@
 //! let mem = FlatMemory::new(0xffff_8880_0000_0000, &image);
 //! assert_eq!(mem.read_pointer(0xffff_8880_0000_0000)?, 0x4433_2211);
 //! assert!(mem.read_pointer(0xffff_8880_0000_0004).is_err()); // past the image
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # Ok::<(), ktype_runtime::memory::MemoryError>(())
 //! ```
 
 mod list;
 mod typed;
 
-pub use list::{hlist_entries, hlist_nodes, list_entries, list_nodes, Entries, ListKind, Nodes};
+pub use list::{
+    hlist_entries, hlist_nodes, list_entries, list_nodes, Entries, ListKind, Nodes,
+    DEFAULT_MAX_ENTRIES,
+};
 pub use typed::KernelStruct;
 
 use crate::registry::ViewError;
