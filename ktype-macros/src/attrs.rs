@@ -18,10 +18,11 @@ pub enum Opt {
     Optional,
     Union,
     Anonymous,
+    Group,
 }
 
 impl Opt {
-    const ALL: [Opt; 7] = [
+    const ALL: [Opt; 8] = [
         Opt::Module,
         Opt::Name,
         Opt::Any,
@@ -29,6 +30,7 @@ impl Opt {
         Opt::Optional,
         Opt::Union,
         Opt::Anonymous,
+        Opt::Group,
     ];
 
     /// The keyword as written.
@@ -41,6 +43,7 @@ impl Opt {
             Opt::Optional => "optional",
             Opt::Union => "union",
             Opt::Anonymous => "anonymous",
+            Opt::Group => "group",
         }
     }
 
@@ -70,7 +73,14 @@ pub struct Place {
 
 /// `#[kernel_struct(...)]`.
 pub const STRUCT: Place = Place {
-    allowed: &[Opt::Module, Opt::Name, Opt::Any, Opt::Union, Opt::Optional],
+    allowed: &[
+        Opt::Module,
+        Opt::Name,
+        Opt::Any,
+        Opt::Union,
+        Opt::Optional,
+        Opt::Group,
+    ],
     noun: "kernel_struct option",
     location: "in #[kernel_struct(...)]",
     name_kind: NameKind::TypeOrConstant,
@@ -94,6 +104,7 @@ pub const ENUM: Place = Place {
         Opt::Any,
         Opt::Anonymous,
         Opt::Optional,
+        Opt::Group,
     ],
     noun: "kernel_enum option",
     location: "in #[kernel_enum(...)]",
@@ -112,7 +123,7 @@ pub const VARIANT: Place = Place {
 
 /// `#[kernel(...)]` on a `kernel_symbols!` item.
 pub const SYMBOL: Place = Place {
-    allowed: &[Opt::Module, Opt::Optional],
+    allowed: &[Opt::Module, Opt::Optional, Opt::Group],
     noun: "kernel option",
     location: "on a kernel_symbols! item (the symbol name goes after `=`)",
     name_kind: NameKind::Loose,
@@ -130,6 +141,8 @@ pub struct Options {
     pub optional: Option<Ident>,
     pub union: Option<Ident>,
     pub anonymous: Option<Ident>,
+    /// `group = "..."`: the resolution group.
+    pub group: Option<LitStr>,
     /// The selector options in the order written, for conflict messages.
     selectors: Vec<(Opt, Ident)>,
 }
@@ -223,18 +236,19 @@ impl Options {
             Opt::Optional => self.optional.is_some(),
             Opt::Union => self.union.is_some(),
             Opt::Anonymous => self.anonymous.is_some(),
+            Opt::Group => self.group.is_some(),
         };
         if duplicate {
             errors.spanned(&key, format!("duplicate {} `{key_str}`", place.noun));
             return;
         }
         match opt {
-            Opt::Module | Opt::Name | Opt::Path => {
+            Opt::Module | Opt::Name | Opt::Path | Opt::Group => {
                 let Some(lit) = string_value(&meta, opt, errors) else {
                     return;
                 };
                 let kind = match opt {
-                    Opt::Module => NameKind::Loose,
+                    Opt::Module | Opt::Group => NameKind::Loose,
                     Opt::Path => NameKind::MemberPath,
                     _ => place.name_kind,
                 };
@@ -242,6 +256,7 @@ impl Options {
                 match opt {
                     Opt::Module => self.module = Some(lit),
                     Opt::Name => self.name = Some(lit),
+                    Opt::Group => self.group = Some(lit),
                     _ => self.path = Some(lit),
                 }
             }
@@ -308,6 +323,11 @@ impl Options {
         }
     }
 
+    /// The resolution group; empty for the crate's default group.
+    pub fn group(&self) -> String {
+        self.group.as_ref().map_or_else(String::new, LitStr::value)
+    }
+
     /// The module name, `"vmlinux"` by default.
     pub fn module(&self) -> String {
         self.module
@@ -334,6 +354,7 @@ fn example(opt: Opt) -> &'static str {
     match opt {
         Opt::Module => "module = \"vmlinux\"",
         Opt::Path => "path = \"member.sub\"",
+        Opt::Group => "group = \"my_tool\"",
         _ => "name = \"kernel_name\"",
     }
 }

@@ -253,6 +253,7 @@ fn generate(mut item: ItemEnum, opts: &Options, variants: &[VariantSpec]) -> Tok
     let value = Ident::new("value", Span::mixed_site());
     let err = Ident::new("err", Span::mixed_site());
     let enum_optional = opts.optional.is_some();
+    let group = opts.group();
     let declared_at = quote_spanned!(ident.span()=>
         ::core::concat!(::core::file!(), ":", ::core::line!())
     );
@@ -299,6 +300,8 @@ fn generate(mut item: ItemEnum, opts: &Options, variants: &[VariantSpec]) -> Tok
                 variants: &#variants_static,
                 optional: #enum_optional,
                 declared_at: #declared_at,
+                defined_in: ::core::module_path!(),
+                group: #group,
             };
 
             #[#rt::linkme::distributed_slice(#rt::registry::KERNEL_ENUMS)]

@@ -157,6 +157,7 @@ fn symbol(item: SymbolItem, errors: &mut Errors) -> TokenStream {
     let rust_name = unraw(&ident);
     let module = opts.module();
     let optional = opts.optional.is_some();
+    let group = opts.group();
     let name_strs: Vec<String> = names.iter().map(LitStr::value).collect();
     let listed = name_strs
         .iter()
@@ -189,6 +190,8 @@ fn symbol(item: SymbolItem, errors: &mut Errors) -> TokenStream {
             names: &[#(#names),*],
             optional: #optional,
             declared_at: #declared_at,
+            defined_in: ::core::module_path!(),
+            group: #group,
             address: #rt::registry::ValueSlot::new(),
         };
 

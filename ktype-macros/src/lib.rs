@@ -54,7 +54,7 @@ use proc_macro::TokenStream;
 ///     pub mapping: KAddr,
 /// }
 ///
-/// // After ktype_runtime::resolve(..):
+/// // After ktype_runtime::resolve(&bindings, &set, this_crate!()):
 /// let page = Page::view(&bytes)?;            // bytes read from kernel memory
 /// let flags: u64 = page.flags();
 /// let next: KPtr<ListHead> = page.lru().next();
@@ -70,6 +70,9 @@ use proc_macro::TokenStream;
 /// - `any("folio", "page")`: alternative type names, tried in order.
 /// - `union`: bind a BTF union instead of a struct.
 /// - `optional`: a kernel lacking the type is acceptable (`is_present()` tells).
+/// - `group = "my_tool_extra"`: resolve it only with
+///   `Scope::Group("my_tool_extra")`, not with its crate's declarations
+///   (see `ktype_runtime::resolution`).
 ///
 /// # Options of a field: `#[kernel(...)]`
 ///
@@ -88,25 +91,37 @@ use proc_macro::TokenStream;
 ///
 /// # What it generates, for `pub struct Page`
 ///
-/// - `pub enum Page {}`: the struct becomes an uninhabited marker type with the
-///   same visibility and attributes (`#[derive]` and `#[repr]` are rejected,
-///   since the type has no values and its layout is the kernel's).
-/// - A static `StructDesc` registered in `KERNEL_STRUCTS` (the resolver's input).
+/// - `pub struct Page { /* private fields */ }`: the struct becomes an owned
+///   value (one `struct page` read from kernel memory: its address and bytes),
+///   with the same visibility and attributes (`#[derive]` and `#[repr]` are
+///   rejected: its layout is the kernel's). It is `Clone` and `Debug`.
+/// - A static `StructDesc` registered in `KERNEL_STRUCTS` (the resolver's input),
+///   recording the declaring module (`module_path!()`) and group.
 /// - `impl Page`:
 ///   - `pub fn descriptor() -> &'static StructDesc`;
 ///   - `pub fn size() -> usize` (panics before resolution) and
 ///     `pub fn try_size() -> Result<usize, NotResolved>`;
 ///   - `pub fn is_present() -> bool`;
 ///   - `pub fn view(bytes: &[u8]) -> Result<PageView<'_>, ViewError>`;
+///   - `pub fn read<M: KernelRead + ?Sized>(mem: &M, addr: u64) -> Result<Page, ReadError>`
+///     and `pub fn from_bytes(addr: u64, bytes: Vec<u8>) -> Result<Page, ViewError>`;
+///   - on a value: `kernel_address(&self) -> u64`, `as_view(&self) -> PageView<'_>`,
+///     `bytes(&self) -> &[u8]`, and one getter per field like the view's (but
+///     for a field named like one of these functions, e.g. `size`: read it
+///     through `as_view()`);
 ///   - per field `f`: `fn f_offset() -> usize` (`Option<usize>` when optional;
-///     panics before resolution with a message naming the struct and field) and
+///     panics before resolution with a message naming the struct and field),
 ///     `fn try_f_offset() -> Result<usize, NotResolved>` (`Result<Option<usize>, _>`),
-///     with the field's visibility and docs.
+///     `fn f_bit_offset() -> u64` (a bitfield's first bit) and `fn f_bits() -> u32`
+///     (a bitfield's width, else the member's size × 8), `Option` when optional;
+///     all with the field's visibility and docs.
 /// - `pub struct PageView<'a>` (`Clone`, `Copy`, `Debug`): `bytes()` and one getter
 ///   per field, named like the field, returning `<T as KernelField>::Value<'a>`
 ///   (`Option<..>` when optional); nested structs return their own views.
 /// - `impl KernelField for Page`, so the type nests in other kernel structs and
-///   is a pointee for `KPtr<Page>`.
+///   is a pointee for `KPtr<Page>` (`KPtr<Page>::read(&mem)` follows it), and
+///   `impl KernelStruct for Page`, for generic code and list walks
+///   (`ktype_runtime::memory::list_entries::<Page>`).
 ///
 /// # Errors at compile time
 ///
@@ -137,7 +152,7 @@ pub fn kernel_struct(args: TokenStream, input: TokenStream) -> TokenStream {
 ///     Foo,
 /// }
 ///
-/// // After ktype_runtime::resolve(..):
+/// // After ktype_runtime::resolve(&bindings, &set, this_crate!()):
 /// if flags & PageFlags::Head.mask() != 0 { /* ... */ }
 /// let v: u64 = PageFlags::PG_lru.value();
 /// assert_eq!(PageFlags::from_value(v), Some(PageFlags::PG_lru));
@@ -150,6 +165,7 @@ pub fn kernel_struct(args: TokenStream, input: TokenStream) -> TokenStream {
 ///   the Rust name in snake case.
 /// - `anonymous`: search the constants across every enum of the module, for
 ///   constants declared in anonymous enums (`enum { FOO = 1 };`).
+/// - `group = "name"`: resolved only with `Scope::Group("name")`.
 ///
 /// # Options of a variant: `#[kernel(...)]`
 ///
@@ -183,7 +199,7 @@ pub fn kernel_enum(args: TokenStream, input: TokenStream) -> TokenStream {
 ///     static FW_CFG_SEL = any("fw_cfg_sel_ko", "other");
 /// }
 ///
-/// // After ktype_runtime::resolve_symbols(..):
+/// // After ktype_runtime::resolve_symbols(&bindings, &symbols, this_crate!()):
 /// let addr: u64 = INIT_TASK.address();
 /// let stext: Option<u64> = STEXT.try_address()?;
 /// ```
@@ -191,7 +207,8 @@ pub fn kernel_enum(args: TokenStream, input: TokenStream) -> TokenStream {
 /// Each item becomes a `static NAME: ktype_runtime::registry::SymbolDesc`
 /// (with the item's visibility and attributes) registered in `KERNEL_SYMBOLS`.
 /// The value is the symbol name, or `any(..)` of alternatives tried in order.
-/// `#[kernel(...)]` accepts `module = "name"` (default `"vmlinux"`) and `optional`.
+/// `#[kernel(...)]` accepts `module = "name"` (default `"vmlinux"`), `optional`
+/// and `group = "name"` (resolved only with `Scope::Group("name")`).
 #[proc_macro]
 pub fn kernel_symbols(input: TokenStream) -> TokenStream {
     kernel_symbols::expand(input.into()).into()

@@ -344,7 +344,7 @@ fn offsets_and_views_after_resolution() {
     assert_eq!(node.bytes().len(), 16);
     assert_eq!(node.bytes(), &bytes[16..32]);
     assert_eq!(node.next(), KPtr::<Node>::new(0xffff_8880_0000_1000));
-    assert_eq!(node.prev(), KAddr(0xffff_8880_0000_2000));
+    assert_eq!(node.prev(), KAddr::new(0xffff_8880_0000_2000));
     let copy = node; // views are Copy
     assert_eq!(copy.prev(), node.prev());
 }

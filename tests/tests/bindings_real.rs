@@ -3,13 +3,14 @@
 //! split BTF) give pahole's offsets, bpftool's enum values, System.map's
 //! addresses, and read `init_task`'s real initial bytes from vmlinux.
 
-use ktype_runtime::registry::{KERNEL_ENUMS, KERNEL_STRUCTS};
-use ktype_runtime::resolve::{resolve_symbols, SystemMap};
-use ktype_runtime::{kernel_enum, kernel_struct, kernel_symbols, resolve, BtfSet, KAddr, KPtr};
+use ktype_runtime::resolution::SystemMap;
+use ktype_runtime::{
+    kernel_enum, kernel_struct, kernel_symbols, lock_bindings, resolve, resolve_symbols,
+    this_crate, BindingsGuard, BtfSet, KAddr, KPtr,
+};
 use ktype_tests::fixtures::{kernels, run_tool, Kernel};
 use ktype_tests::{bpftool, pahole};
 use object::{Object, ObjectSection};
-use std::sync::Mutex;
 
 /// `struct list_head`.
 #[kernel_struct(name = "list_head")]
@@ -55,6 +56,7 @@ pub struct TaskStruct {
     pub tasks: ListHead,
     pub mm: KPtr<MmStruct>,
     pub sched_reset_on_fork: u32,
+    pub real_parent: KPtr<TaskStruct>,
     #[kernel(path = "se.vruntime")]
     pub vruntime: u64,
     #[kernel(any("__state", "state"))]
@@ -70,6 +72,14 @@ pub struct FwCfgSysfsEntry {
     pub select: u16,
     pub name: [u8; 56],
     pub list: ListHead,
+}
+
+/// In a group of its own, and absent from every kernel: resolving this
+/// crate's declarations (`this_crate!()`) must not see it, as a tool's
+/// resolution must not see a library's bindings.
+#[kernel_struct(name = "ktype_no_such_struct", group = "bindings_real_broken")]
+pub struct NotInAnyKernel {
+    pub x: u32,
 }
 
 /// `enum pageflags`.
@@ -107,17 +117,14 @@ kernel_symbols! {
     pub static NO_SUCH = "ktype_no_such_symbol";
 }
 
-/// The registry is global: one kernel at a time.
-static ONE_KERNEL: Mutex<()> = Mutex::new(());
-
-fn resolve_kernel(k: &Kernel) -> BtfSet {
+fn resolve_kernel(bindings: &BindingsGuard, k: &Kernel) -> BtfSet {
     let mut set = BtfSet::open(k.vmlinux()).unwrap_or_else(|e| panic!("{e}"));
     let ko = k
         .module_xz("qemu_fw_cfg")
         .unwrap_or_else(|| k.module("qemu_fw_cfg"));
     set.open_module("qemu_fw_cfg", &ko)
         .unwrap_or_else(|e| panic!("{e}"));
-    if let Err(e) = resolve(&set) {
+    if let Err(e) = resolve(bindings, &set, this_crate!()) {
         panic!("{}: {e}", k.suite);
     }
     set
@@ -125,9 +132,10 @@ fn resolve_kernel(k: &Kernel) -> BtfSet {
 
 #[test]
 fn struct_offsets_equal_pahole() {
-    let _one = ONE_KERNEL.lock().unwrap_or_else(|e| e.into_inner());
+    // The registry is global: one kernel at a time.
+    let bindings = lock_bindings();
     for k in kernels() {
-        resolve_kernel(&k);
+        resolve_kernel(&bindings, &k);
         let out = run_tool(
             "pahole",
             &[
@@ -187,16 +195,34 @@ fn struct_offsets_equal_pahole() {
         assert_eq!(TaskStruct::ktype_no_such_member_offset(), None);
         let (bit, bits) = pahole::offset_of(&ph, "task_struct", "sched_reset_on_fork")
             .expect("bitfield in pahole");
-        let layout = TaskStruct::descriptor()
-            .field_layout(5)
-            .expect("resolved")
-            .expect("present");
         assert_eq!(
-            (layout.bit_offset, layout.bitfield_bits as u32),
+            (
+                TaskStruct::sched_reset_on_fork_bit_offset(),
+                TaskStruct::sched_reset_on_fork_bits()
+            ),
             (bit, bits),
-            "{}: bitfield position",
+            "{}: bitfield position by name",
             k.suite
         );
+        assert_eq!(
+            (TaskStruct::pid_bit_offset(), TaskStruct::pid_bits()),
+            (want("task_struct", "pid") * 8, 32),
+            "{}: a whole member's bit position and width",
+            k.suite
+        );
+        assert!(
+            !NotInAnyKernel::is_present(),
+            "another group stays unresolved"
+        );
+        let set = BtfSet::open(k.vmlinux()).unwrap_or_else(|e| panic!("{e}"));
+        let broken = ktype_runtime::resolve(
+            &bindings,
+            &set,
+            ktype_runtime::Scope::Group("bindings_real_broken"),
+        )
+        .expect_err("the broken group fails on its own");
+        assert_eq!(broken.problems.len(), 1, "{broken}");
+        assert_eq!(TaskStruct::size() as u64, ph["task_struct"].size);
         assert_eq!(
             MmStruct::mm_count_offset() as u64,
             want("mm_struct", "mm_count")
@@ -204,17 +230,18 @@ fn struct_offsets_equal_pahole() {
         eprintln!(
             "{}: {} structs, {} enums resolved; offsets equal pahole's",
             k.suite,
-            KERNEL_STRUCTS.len(),
-            KERNEL_ENUMS.len()
+            this_crate!().structs().len(),
+            this_crate!().enums().len()
         );
     }
 }
 
 #[test]
 fn module_struct_offsets_equal_bpftool() {
-    let _one = ONE_KERNEL.lock().unwrap_or_else(|e| e.into_inner());
+    // The registry is global: one kernel at a time.
+    let bindings = lock_bindings();
     for k in kernels() {
-        resolve_kernel(&k);
+        resolve_kernel(&bindings, &k);
         let ko = k.module("qemu_fw_cfg");
         let raw = bpftool::parse(&run_tool(
             "bpftool",
@@ -259,9 +286,10 @@ fn module_struct_offsets_equal_bpftool() {
 
 #[test]
 fn enum_values_equal_bpftool() {
-    let _one = ONE_KERNEL.lock().unwrap_or_else(|e| e.into_inner());
+    // The registry is global: one kernel at a time.
+    let bindings = lock_bindings();
     for k in kernels() {
-        resolve_kernel(&k);
+        resolve_kernel(&bindings, &k);
         let raw = bpftool::parse(&run_tool(
             "bpftool",
             &[
@@ -331,13 +359,39 @@ fn vmlinux_bytes(data: &[u8], addr: u64, size: usize) -> Vec<u8> {
     bytes[start..start + size].to_vec()
 }
 
+/// A vmlinux's loaded sections as kernel memory (link-time addresses).
+struct VmlinuxImage<'d>(object::File<'d>);
+
+impl ktype_runtime::KernelRead for VmlinuxImage<'_> {
+    fn read_into(
+        &self,
+        addr: u64,
+        buf: &mut [u8],
+    ) -> Result<(), ktype_runtime::memory::MemoryError> {
+        let end = addr + buf.len() as u64;
+        let sec = self
+            .0
+            .sections()
+            .find(|s| s.address() <= addr && end <= s.address() + s.size())
+            .ok_or_else(|| format!("no section holds {addr:#x}..{end:#x}"))?;
+        let data = sec.data()?;
+        let start = (addr - sec.address()) as usize;
+        let src = data
+            .get(start..start + buf.len())
+            .ok_or("section without file bytes (.bss)")?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+}
+
 #[test]
 fn symbols_and_views_read_init_task_from_vmlinux() {
-    let _one = ONE_KERNEL.lock().unwrap_or_else(|e| e.into_inner());
+    // The registry is global: one kernel at a time.
+    let bindings = lock_bindings();
     for k in kernels() {
-        resolve_kernel(&k);
+        resolve_kernel(&bindings, &k);
         let map = SystemMap::open(k.system_map()).unwrap_or_else(|e| panic!("{e}"));
-        resolve_symbols(&map).unwrap_or_else(|e| panic!("{e}"));
+        resolve_symbols(&bindings, &map, this_crate!()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(NO_SUCH.try_address(), Ok(None));
         assert!(STEXT.address() < INIT_TASK.address());
         let data = std::fs::read(k.vmlinux()).expect("read vmlinux");
@@ -358,6 +412,21 @@ fn symbols_and_views_read_init_task_from_vmlinux() {
         );
         assert_eq!(task.tasks().prev().addr, tasks);
         assert!(task.mm().is_null(), "kernel threads have no mm");
+        // The same through the typed-read API: an owned read, a pointer hop
+        // (init_task.real_parent = &init_task), an empty list walk.
+        let mem = VmlinuxImage(object::File::parse(&*data).expect("ELF"));
+        let owned = TaskStruct::read(&mem, INIT_TASK.address()).expect("read");
+        assert_eq!(owned.bytes(), &bytes[..]);
+        let parent = owned.real_parent().read(&mem).expect("real_parent");
+        assert_eq!(parent.kernel_address(), INIT_TASK.address());
+        let entries: Vec<_> = ktype_runtime::memory::list_entries::<TaskStruct>(
+            &mem,
+            tasks,
+            TaskStruct::tasks_offset(),
+        )
+        .collect::<Result<_, _>>()
+        .expect("walk");
+        assert!(entries.is_empty(), "{}: an empty task list", k.suite);
         eprintln!("{}: init_task read through TaskStruct::view: comm={comm:?} pid=0 tasks self-linked at {tasks:#x}", k.suite);
     }
 }

@@ -135,8 +135,13 @@ fn vmcoreinfo_printk_layout_equals_btf() {
         let v = vmcore(suite);
         let dump = Dump::open(v.kdump_lzo()).unwrap_or_else(|e| panic!("{e}"));
         let k = CrashedKernel::open(&dump).unwrap_or_else(|e| panic!("{e}"));
-        ktype_runtime::resolve::resolve_descriptors(k.btf(), &printk::descriptors(), &[])
-            .unwrap_or_else(|e| panic!("{suite}: printk bindings: {e}"));
+        ktype_runtime::resolution::resolve_descriptors(
+            k.bindings(),
+            k.btf(),
+            &printk::descriptors(),
+            &[],
+        )
+        .unwrap_or_else(|e| panic!("{suite}: printk bindings: {e}"));
         let (btf, sources) =
             PrintkLayout::new(true, dump.vmcoreinfo()).unwrap_or_else(|e| panic!("{e}"));
         assert!(sources.fallbacks().is_empty(), "{suite}: {sources:?}");

@@ -12,7 +12,7 @@ use dumptool::dump::Dump;
 use dumptool::filter::erase::{EraseError, ERASE_BYTE};
 use dumptool::filter::FilterError;
 use ktype_runtime::btf::{PathError, PathErrorKind};
-use ktype_runtime::resolve::SystemMap;
+use ktype_runtime::resolution::SystemMap;
 use ktype_tests::fixtures::{kernel, makedumpfile_sid, repo_root, run_tool, vmcore};
 use ktype_tests::pahole;
 use std::ffi::OsString;

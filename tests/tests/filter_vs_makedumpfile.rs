@@ -183,7 +183,7 @@ fn check_suite(suite: &'static str) {
         PageFacts {
             pfn,
             flags: p.flags(),
-            mapping: p.mapping().expect("struct page.mapping").0,
+            mapping: p.mapping().expect("struct page.mapping").addr,
             page_type: p
                 .page_type()
                 .or(p.mapcount().map(|m| m as u32))

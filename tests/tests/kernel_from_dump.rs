@@ -6,7 +6,7 @@
 use dumptool::dump::Dump;
 use dumptool::kernel::CrashedKernel;
 use ktype_runtime::btf::{Btf, Kind};
-use ktype_runtime::resolve::SystemMap;
+use ktype_runtime::resolution::SystemMap;
 use ktype_tests::fixtures::{kernel, vmcore, SUITES};
 use std::collections::HashMap;
 

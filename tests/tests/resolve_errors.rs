@@ -4,7 +4,9 @@
 //! `NotResolved` instead of a silently wrong offset.
 
 use ktype_runtime::btf::Kind;
-use ktype_runtime::{kernel_enum, kernel_struct, resolve, BtfSet, KAddr};
+use ktype_runtime::{
+    kernel_enum, kernel_struct, lock_bindings, resolve, this_crate, BtfSet, KAddr,
+};
 use ktype_tests::fixtures::kernels;
 
 /// Wrong in four ways.
@@ -21,10 +23,11 @@ pub struct BadPage {
     pub refcount: u32,
 }
 
-/// `char comm[16]`, declared 8 long.
+/// `char comm[16]`, declared 8 long; and a misspelled member.
 #[kernel_struct(name = "task_struct")]
 pub struct BadTask {
     pub comm: [u8; 8],
+    pub tgidd: i32,
 }
 
 /// No such struct.
@@ -73,7 +76,9 @@ fn all_problems_are_reported_at_once() {
     for k in kernels() {
         let set = BtfSet::open(k.vmlinux()).unwrap_or_else(|e| panic!("{e}"));
         let consoles = set.vmlinux().find("console", Kind::Struct).len();
-        let err = resolve(&set).expect_err("wrong declarations must fail");
+        let bindings = lock_bindings();
+        let err =
+            resolve(&bindings, &set, this_crate!()).expect_err("wrong declarations must fail");
         let text = err.to_string();
         let has = |member: Option<&str>, item: &str, why: &str| {
             err.problems.iter().any(|p| {
@@ -119,7 +124,36 @@ fn all_problems_are_reported_at_once() {
             ),
             "{text}"
         );
-        let expected = 8 + usize::from(consoles > 1);
+        // A misspelled member: a suggestion, at the field's own line.
+        assert!(
+            has(Some("tgidd"), "BadTask", "did you mean `tgid`?"),
+            "{text}"
+        );
+        let src = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/resolve_errors.rs"
+        ))
+        .expect("own source");
+        let line = 1 + src
+            .lines()
+            .position(|l| l.trim() == "pub tgidd: i32,")
+            .expect("the field");
+        let p = err
+            .problems
+            .iter()
+            .find(|p| p.member.as_deref() == Some("tgidd"))
+            .expect("tgidd problem");
+        assert!(
+            p.declared_at
+                .ends_with(&format!("resolve_errors.rs:{line}")),
+            "{}",
+            p.declared_at
+        );
+        assert!(
+            !text.contains("[id "),
+            "no BTF type ids in problems: {text}"
+        );
+        let expected = 9 + usize::from(consoles > 1);
         if consoles > 1 {
             assert!(has(None, "AnyConsole", "ambiguous"), "{text}");
         }

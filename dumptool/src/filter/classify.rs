@@ -192,7 +192,7 @@ impl<'k> Classifier<'k> {
         let p = Page::view(bytes).ok()?;
         Some(PageFields {
             flags: p.flags(),
-            mapping: p.mapping().map_or(0, |m| m.0),
+            mapping: p.mapping().map_or(0, |m| m.addr),
             private: p.private().unwrap_or(0),
             compound_head: p.compound_head().unwrap_or(0),
             mapcount: p.mapcount().unwrap_or(-1),

@@ -15,7 +15,8 @@ use crate::dump::source::Region;
 use crate::dump::{Dump, DumpError, KernelMemory};
 use kallsyms::{Kallsyms, KallsymsError, KallsymsTables};
 use ktype_runtime::btf::{Btf, BtfError, BtfSet};
-use ktype_runtime::resolve::{resolve_descriptors, ResolveError, SymbolSource};
+use ktype_runtime::memory::{KernelRead, MemoryError};
+use ktype_runtime::resolution::{resolve_descriptors, ResolveError, Scope, SymbolSource};
 use live::LiveSources;
 use modules::LoadedModule;
 use std::path::PathBuf;
@@ -59,6 +60,14 @@ impl VirtRead for KernelMemory<'_> {
         len: usize,
     ) -> Result<Region, Box<dyn std::error::Error + Send + Sync>> {
         self.region_virt(vaddr, len).map_err(|e| Box::new(e) as _)
+    }
+}
+
+/// Typed reads (`Task::read(kernel.memory(), addr)`), list walks and
+/// `KPtr::read` read the crashed kernel's memory through this.
+impl KernelRead for KernelMemory<'_> {
+    fn read_into(&self, addr: u64, buf: &mut [u8]) -> Result<(), MemoryError> {
+        KernelMemory::read_virt(self, addr, buf).map_err(|e| Box::new(e) as _)
     }
 }
 
@@ -272,7 +281,7 @@ impl<'a> CrashedKernel<'a> {
         };
         timings.btf = t.elapsed();
         let t = Instant::now();
-        resolve_descriptors(&btf, &bindings::descriptors(), &[]).map_err(|source| {
+        resolve_descriptors(&bindings, &btf, &bindings::descriptors(), &[]).map_err(|source| {
             KernelError::Bindings {
                 path: path.clone(),
                 source,
@@ -414,12 +423,25 @@ impl<'a> CrashedKernel<'a> {
         self.timings
     }
 
-    /// Resolves every linked-in binding (`#[kernel_struct]`, `#[kernel_enum]`,
-    /// `kernel_symbols!`) against this kernel's BTF and symbols.
+    /// Resolves dumptool's own bindings (`#[kernel_struct]`, `#[kernel_enum]`,
+    /// `kernel_symbols!` of this crate) against this kernel's BTF and symbols.
+    /// A tool resolves its own with [`CrashedKernel::resolve`].
     pub fn resolve_all(&self) -> Result<ktype_runtime::Report, ResolveError> {
-        let mut report = ktype_runtime::resolve(&self.btf)?;
-        report.symbols = ktype_runtime::resolve_symbols(self)?.symbols;
+        self.resolve(Scope::Crate(module_path!()))
+    }
+
+    /// Resolves the declarations of `scope` (e.g. `ktype_runtime::this_crate!()`)
+    /// against this kernel's BTF and symbols; every problem is reported at once.
+    pub fn resolve(&self, scope: Scope) -> Result<ktype_runtime::Report, ResolveError> {
+        let mut report = ktype_runtime::resolve(&self._bindings, &self.btf, scope)?;
+        report.symbols = ktype_runtime::resolve_symbols(&self._bindings, self, scope)?.symbols;
         Ok(report)
+    }
+
+    /// The bindings lock this kernel holds while it lives: what
+    /// `ktype_runtime::resolution` functions take.
+    pub fn bindings(&self) -> &ktype_runtime::BindingsGuard {
+        &self._bindings
     }
 }
 

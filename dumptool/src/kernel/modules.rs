@@ -61,7 +61,7 @@ fn list_entries(
                 what: e.to_string(),
             })?
             .next()
-            .0;
+            .addr;
         if next == head {
             return Ok(out);
         }
@@ -101,8 +101,8 @@ fn module_symbols(
         ));
     }
     let esz = Elf64Sym::size();
-    let table = read_vec(mem, ks.symtab().0, n as usize * esz)?;
-    let types = read_vec(mem, ks.typetab().0, n as usize)?;
+    let table = read_vec(mem, ks.symtab().addr, n as usize * esz)?;
+    let types = read_vec(mem, ks.typetab().addr, n as usize)?;
     let mut syms = Vec::with_capacity(n as usize);
     let entries: Vec<(u32, u64)> = table
         .chunks_exact(esz)
@@ -110,10 +110,10 @@ fn module_symbols(
         .collect();
     let max_name = entries.iter().map(|e| e.0).max().unwrap_or(0) as usize;
     // The string table ends with the NUL of its last name; read up to there.
-    let mut strtab = read_vec(mem, ks.strtab().0, max_name + 1)?;
+    let mut strtab = read_vec(mem, ks.strtab().addr, max_name + 1)?;
     let mut extra = 64;
     while !strtab[max_name..].contains(&0) && extra <= 4096 {
-        strtab = read_vec(mem, ks.strtab().0, max_name + extra)?;
+        strtab = read_vec(mem, ks.strtab().addr, max_name + extra)?;
         extra *= 2;
     }
     for (i, (name_off, addr)) in entries.into_iter().enumerate() {
@@ -182,7 +182,7 @@ pub(crate) fn load_btf(
         let kb_bytes = read_vec(mem, bm.btf().addr, KernelBtf::size())?;
         let kb = KernelBtf::view(&kb_bytes).map_err(|e| view_err(path, e))?;
         let name = c_name(&kb.name());
-        let data = read_vec(mem, kb.data().0, kb.data_size() as usize)?;
+        let data = read_vec(mem, kb.data().addr, kb.data_size() as usize)?;
         let origin = format!("{}: BTF of module {name}", path.display());
         let split = Btf::from_bytes_split(data, origin, btf.vmlinux().clone())?;
         btf.insert_module(&name, split)?;

@@ -448,8 +448,14 @@ pub fn read_log(dump: &Dump) -> Result<KernelLog, DmesgError> {
         Ok(k) => {
             // Each struct the BTF lacks is taken from VMCOREINFO instead
             // (PrintkLayout::new asks each one), so the error is not needed.
-            let _ = ktype_runtime::resolve::resolve_descriptors(k.btf(), &descriptors(), &[]);
-            let _ = ktype_runtime::resolve::resolve_symbol_descriptors(&k, &symbols());
+            let _ = ktype_runtime::resolution::resolve_descriptors(
+                k.bindings(),
+                k.btf(),
+                &descriptors(),
+                &[],
+            );
+            let _ =
+                ktype_runtime::resolution::resolve_symbol_descriptors(k.bindings(), &k, &symbols());
             let prb = PRB.try_address().ok().flatten();
             let rb_static = PRINTK_RB_STATIC.try_address().ok().flatten();
             let (layout, sources) = PrintkLayout::new(true, dump.vmcoreinfo()).map_err(err)?;

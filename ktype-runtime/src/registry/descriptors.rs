@@ -5,6 +5,7 @@
 
 use super::field::Shape;
 use super::slots::{FieldLayout, FieldSlot, NotResolved, ValueSlot};
+use super::view::ViewError;
 
 /// Which BTF kinds a `#[kernel_struct]` may bind to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +33,11 @@ pub struct StructDesc {
     pub fields: &'static [FieldDesc],
     /// `file:line` of the declaration, for reports.
     pub declared_at: &'static str,
+    /// Where it is declared: `module_path!()` of the declaration (its first
+    /// segment is the defining crate), for scoped resolution.
+    pub defined_in: &'static str,
+    /// The `group = "..."` it was declared with; empty for the crate's default group.
+    pub group: &'static str,
     /// The resolved size in bytes.
     pub size: ValueSlot,
 }
@@ -48,6 +54,8 @@ pub struct FieldDesc {
     pub optional: bool,
     /// What the Rust type expects of the member.
     pub shape: fn() -> Shape,
+    /// `file:line` of the field's declaration, for reports.
+    pub declared_at: &'static str,
     /// Where resolution found it.
     pub slot: FieldSlot,
 }
@@ -74,6 +82,18 @@ impl StructDesc {
         }
     }
 
+    /// The resolved size for reading a value: [`ViewError::NotResolved`]
+    /// before resolution, [`ViewError::Absent`] for an absent optional type.
+    pub fn view_size(&self) -> Result<usize, ViewError> {
+        match self.size.get() {
+            Ok(Some(s)) => Ok(s as usize),
+            Ok(None) => Err(ViewError::Absent {
+                what: self.display_name(),
+            }),
+            Err(()) => Err(ViewError::NotResolved(self.not_resolved(None))),
+        }
+    }
+
     /// Whether the type was found in the kernel (false before resolution).
     pub fn is_present(&self) -> bool {
         matches!(self.size.get(), Ok(Some(_)))
@@ -86,6 +106,133 @@ impl StructDesc {
         f.slot
             .get()
             .map_err(|()| self.not_resolved(Some(f.rust_name)))
+    }
+
+    /// The layout of required field `index`.
+    ///
+    /// # Panics
+    ///
+    /// Before resolution, or when the field is absent, naming the struct and the field.
+    #[inline]
+    pub fn required_layout(&self, index: usize) -> FieldLayout {
+        match self.try_required_layout(index) {
+            Ok(l) => l,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// The layout of required field `index`, or why it is not usable.
+    #[inline]
+    pub fn try_required_layout(&self, index: usize) -> Result<FieldLayout, NotResolved> {
+        match self.field_layout(index)? {
+            Some(l) => Ok(l),
+            None => Err(NotResolved {
+                absent: true,
+                ..self.not_resolved(Some(self.fields[index].rust_name))
+            }),
+        }
+    }
+
+    /// The layout of optional field `index`; `None` when absent (or unresolved).
+    #[inline]
+    pub fn optional_layout(&self, index: usize) -> Option<FieldLayout> {
+        self.field_layout(index).ok().flatten()
+    }
+
+    /// The layout of optional field `index`; `None` when absent.
+    ///
+    /// # Panics
+    ///
+    /// Before resolution.
+    #[inline]
+    pub fn optional_layout_or_panic(&self, index: usize) -> Option<FieldLayout> {
+        match self.field_layout(index) {
+            Ok(l) => l,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Width in bits of field `index`: a bitfield's width, else the member's
+    /// size × 8; `Ok(None)` for an absent optional member.
+    pub fn field_bits(&self, index: usize) -> Result<Option<u32>, NotResolved> {
+        let Some(l) = self.field_layout(index)? else {
+            return Ok(None);
+        };
+        if l.bitfield_bits != 0 {
+            return Ok(Some(l.bitfield_bits as u32));
+        }
+        Ok(Some(
+            (self.fields[index].shape)()
+                .static_size()
+                .map_or(0, |s| (s * 8) as u32),
+        ))
+    }
+
+    /// [`StructDesc::field_bits`] of a required field.
+    ///
+    /// # Panics
+    ///
+    /// Before resolution, or when the field is absent.
+    pub fn required_bits(&self, index: usize) -> u32 {
+        let _ = self.required_layout(index);
+        self.field_bits(index).ok().flatten().unwrap_or(0)
+    }
+
+    /// [`StructDesc::field_bits`] of an optional field.
+    ///
+    /// # Panics
+    ///
+    /// Before resolution.
+    pub fn field_bits_or_panic(&self, index: usize) -> Option<u32> {
+        match self.field_bits(index) {
+            Ok(b) => b,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// The size, checked against `len` bytes at hand: what a view or an owned
+    /// value of this struct uses.
+    ///
+    /// # Errors
+    ///
+    /// Not resolved, absent, or `len` shorter than the struct.
+    pub fn check_len(&self, len: usize) -> Result<usize, ViewError> {
+        let need = self.view_size()?;
+        if len < need {
+            return Err(ViewError::TooShort {
+                what: self.display_name(),
+                need,
+                got: len,
+            });
+        }
+        Ok(need)
+    }
+
+    /// The resolved size.
+    ///
+    /// # Panics
+    ///
+    /// Before resolution, or when this optional type is absent.
+    pub fn size_or_panic(&self) -> usize {
+        match self.size.get() {
+            Ok(Some(v)) => v as usize,
+            Ok(None) => panic!(
+                "ktype: optional {} is absent from this kernel; check is_present() first",
+                self.display_name()
+            ),
+            Err(()) => panic!("{}", self.not_resolved(None)),
+        }
+    }
+
+    /// Panics for a member read outside a view (only possible if a binding
+    /// changed after the view was made).
+    #[cold]
+    pub fn outside_view(&self, index: usize, len: usize) -> ! {
+        panic!(
+            "ktype: {}.{} lies outside the {len} bytes of the view",
+            self.display_name(),
+            self.fields[index].rust_name
+        )
     }
 
     /// The error for using this struct (or one of its fields) unresolved.
@@ -126,6 +273,10 @@ pub struct EnumDesc {
     pub optional: bool,
     /// `file:line` of the declaration.
     pub declared_at: &'static str,
+    /// `module_path!()` of the declaration, for scoped resolution.
+    pub defined_in: &'static str,
+    /// The `group = "..."` it was declared with; empty for the crate's default group.
+    pub group: &'static str,
 }
 
 /// One constant of a `#[kernel_enum]`.
@@ -183,6 +334,10 @@ pub struct SymbolDesc {
     pub optional: bool,
     /// `file:line` of the declaration.
     pub declared_at: &'static str,
+    /// `module_path!()` of the declaration, for scoped resolution.
+    pub defined_in: &'static str,
+    /// The `group = "..."` it was declared with; empty for the crate's default group.
+    pub group: &'static str,
     /// The resolved address.
     pub address: ValueSlot,
 }

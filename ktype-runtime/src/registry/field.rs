@@ -211,20 +211,40 @@ where
     }
 }
 
-/// A kernel virtual address with no declared pointee type (`void *`, or any pointer).
+/// A kernel virtual address with no declared pointee type (`void *`, or any
+/// pointer). Like [`KPtr`], it holds the address in its field `addr`.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct KAddr(pub u64);
+pub struct KAddr {
+    /// The kernel virtual address.
+    pub addr: u64,
+}
 
 impl KAddr {
+    /// The address `addr`.
+    pub const fn new(addr: u64) -> Self {
+        KAddr { addr }
+    }
     /// Whether this is the NULL pointer.
     pub fn is_null(self) -> bool {
-        self.0 == 0
+        self.addr == 0
+    }
+}
+
+impl From<u64> for KAddr {
+    fn from(addr: u64) -> Self {
+        KAddr { addr }
+    }
+}
+
+impl<T: ?Sized> From<KPtr<T>> for KAddr {
+    fn from(p: KPtr<T>) -> Self {
+        KAddr { addr: p.addr }
     }
 }
 
 impl fmt::Debug for KAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:#x}", self.0)
+        write!(f, "{:#x}", self.addr)
     }
 }
 
@@ -234,11 +254,13 @@ impl KernelField for KAddr {
         Shape::Pointer { target: None }
     }
     fn read(bytes: &[u8], layout: FieldLayout) -> Option<KAddr> {
-        read_raw(bytes, layout.byte_offset(), 8, layout.big_endian).map(KAddr)
+        read_raw(bytes, layout.byte_offset(), 8, layout.big_endian).map(KAddr::new)
     }
 }
 
 /// A typed kernel pointer: the address of a `T` in the kernel's address space.
+///
+/// Follow one to a `#[kernel_struct]` type with [`KPtr::read`].
 pub struct KPtr<T: ?Sized> {
     /// The kernel virtual address.
     pub addr: u64,
@@ -256,6 +278,10 @@ impl<T: ?Sized> KPtr<T> {
     /// Whether this is the NULL pointer.
     pub fn is_null(&self) -> bool {
         self.addr == 0
+    }
+    /// The same address, untyped.
+    pub fn untyped(&self) -> KAddr {
+        KAddr { addr: self.addr }
     }
 }
 
@@ -351,7 +377,7 @@ mod tests {
         assert_eq!(<[u8; 4]>::read(&b, le(0, 0, false)), Some([1, 2, 3, 4]));
         assert_eq!(
             KAddr::read(&b, le(64, 0, false)),
-            Some(KAddr(0xffff_0000_0000_0010))
+            Some(KAddr::new(0xffff_0000_0000_0010))
         );
     }
 }

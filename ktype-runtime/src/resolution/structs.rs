@@ -3,16 +3,27 @@
 
 use super::compat::check_member;
 use super::report::{FieldReport, Problem, StructReport};
+use super::suggest::{did_you_mean, without_ids};
 use crate::btf::{Btf, BtfSet, Kind, Type};
-use crate::registry::{AggregateKind, FieldLayout, Shape, StructDesc};
+use crate::registry::{AggregateKind, FieldDesc, FieldLayout, Shape, StructDesc};
 
-fn problem(desc: &StructDesc, member: Option<&str>, why: String) -> Problem {
+/// A problem of the whole struct, pointing at its declaration.
+fn problem(desc: &StructDesc, why: String) -> Problem {
     Problem {
         module: desc.module.to_string(),
         item: desc.display_name(),
-        member: member.map(str::to_string),
-        why,
+        member: None,
+        why: without_ids(&why),
         declared_at: desc.declared_at,
+    }
+}
+
+/// A problem of one field, pointing at the field's declaration.
+fn field_problem(desc: &StructDesc, f: &FieldDesc, why: String) -> Problem {
+    Problem {
+        member: Some(f.rust_name.to_string()),
+        declared_at: f.declared_at,
+        ..problem(desc, why)
     }
 }
 
@@ -21,7 +32,7 @@ type Fit = Result<Vec<(Option<&'static str>, Option<FieldLayout>)>, Vec<Problem>
 
 fn fit(btf: &Btf, desc: &StructDesc, t: &Type<'_>) -> Fit {
     if let Err(e) = btf.check_type(t.id()) {
-        return Err(vec![problem(desc, None, e.to_string())]);
+        return Err(vec![problem(desc, e.to_string())]);
     }
     let size_bits = t.size() as u64 * 8;
     let mut out = Vec::with_capacity(desc.fields.len());
@@ -29,6 +40,7 @@ fn fit(btf: &Btf, desc: &StructDesc, t: &Type<'_>) -> Fit {
     for f in desc.fields {
         let shape: Shape = (f.shape)();
         let mut last_err = None;
+        let mut hint = None;
         let mut found = None;
         for &p in f.paths {
             match btf.member_path(t.id(), p) {
@@ -36,7 +48,10 @@ fn fit(btf: &Btf, desc: &StructDesc, t: &Type<'_>) -> Fit {
                     found = Some((p, loc));
                     break;
                 }
-                Err(e) => last_err = Some(e),
+                Err(e) => {
+                    hint = hint.or_else(|| did_you_mean(btf, t.id(), &e));
+                    last_err = Some(e);
+                }
             }
         }
         let Some((path, loc)) = found else {
@@ -50,10 +65,11 @@ fn fit(btf: &Btf, desc: &StructDesc, t: &Type<'_>) -> Fit {
                     .collect::<Vec<_>>()
                     .join(", ");
                 let why = last_err.map(|e| e.to_string()).unwrap_or_default();
-                problems.push(problem(
+                let hint = hint.map(|h| format!("; {h}")).unwrap_or_default();
+                problems.push(field_problem(
                     desc,
-                    Some(f.rust_name),
-                    format!("no member {tried} in this kernel: {why}"),
+                    f,
+                    format!("no member {tried} in this kernel: {why}{hint}"),
                 ));
             }
             continue;
@@ -69,9 +85,9 @@ fn fit(btf: &Btf, desc: &StructDesc, t: &Type<'_>) -> Fit {
                     Some(w) if loc.bit_offset + w <= size_bits => {
                         out.push((Some(path), Some(layout)))
                     }
-                    _ => problems.push(problem(
+                    _ => problems.push(field_problem(
                         desc,
-                        Some(f.rust_name),
+                        f,
                         format!(
                             "member `{path}` at bit {} lies outside the {}-byte {} (corrupt BTF?)",
                             loc.bit_offset,
@@ -81,9 +97,9 @@ fn fit(btf: &Btf, desc: &StructDesc, t: &Type<'_>) -> Fit {
                     )),
                 }
             }
-            Err(why) => problems.push(problem(
+            Err(why) => problems.push(field_problem(
                 desc,
-                Some(f.rust_name),
+                f,
                 format!("`{path}` ({}): {why}", btf.c_decl(loc.type_id, path)),
             )),
         }
@@ -114,7 +130,6 @@ pub(crate) fn resolve_struct(
         }
         return Err(vec![problem(
             desc,
-            None,
             format!("no BTF loaded for module `{}`", desc.module),
         )]);
     };
@@ -140,10 +155,12 @@ pub(crate) fn resolve_struct(
             0 => {
                 let each: Vec<String> = fits
                     .iter()
-                    .map(|(t, f)| {
+                    .enumerate()
+                    .map(|(i, (t, f))| {
                         format!(
-                            "[id {}, size {}: {}]",
-                            t.id(),
+                            "[#{} of {}, size {}: {}]",
+                            i + 1,
+                            fits.len(),
                             t.size(),
                             f.as_ref()
                                 .err()
@@ -158,7 +175,6 @@ pub(crate) fn resolve_struct(
                     .collect();
                 return Err(vec![problem(
                     desc,
-                    None,
                     format!(
                         "none of the {} definitions of {} {name} fits: {}",
                         fits.len(),
@@ -174,11 +190,9 @@ pub(crate) fn resolve_struct(
                     o.0.size() == first.0.size() && o.1.as_ref().ok() == first.1.as_ref().ok()
                 });
                 if !same {
-                    let ids: Vec<String> = ok
-                        .iter()
-                        .map(|o| format!("[id {}] size {}", o.0.id(), o.0.size()))
-                        .collect();
-                    return Err(vec![problem(desc, None, format!("{} {name} is ambiguous: {} different definitions fit the declared members: {}; declare a member that tells them apart", kind.name(), ok.len(), ids.join(", ")))]);
+                    let ids: Vec<String> =
+                        ok.iter().map(|o| format!("size {}", o.0.size())).collect();
+                    return Err(vec![problem(desc, format!("{} {name} is ambiguous: {} different definitions fit the declared members: {}; declare a member that tells them apart", kind.name(), ok.len(), ids.join(", ")))]);
                 }
                 first
             }
@@ -215,10 +229,22 @@ pub(crate) fn resolve_struct(
         .map(|n| format!("{} {n}", kind.name()))
         .collect::<Vec<_>>()
         .join(" or ");
+    let hint = desc
+        .names
+        .first()
+        .and_then(|n| {
+            let all = btf.all_types();
+            let names: Vec<&str> = all
+                .filter(|t| t.kind() == kind && !t.name().is_empty())
+                .map(|t| t.name())
+                .collect();
+            super::suggest::nearest(n, names)
+                .map(|s| format!("; did you mean {} {s}?", kind.name()))
+        })
+        .unwrap_or_default();
     Err(vec![problem(
         desc,
-        None,
-        format!("no {names} in {}", btf.origin()),
+        format!("no {names} in {}{hint}", btf.origin()),
     )])
 }
 
@@ -242,9 +268,9 @@ pub(crate) fn check_nested_sizes(set: &BtfSet, report: &super::Report) -> Vec<Pr
                 (Ok(a), Some(b)) if a as u64 == b => {}
                 (Ok(a), b) => {
                     f.slot.clear();
-                    problems.push(problem(
+                    problems.push(field_problem(
                         s.desc,
-                        Some(f.rust_name),
+                        f,
                         format!(
                             "nested {} resolved to {a} bytes but the member is {} bytes",
                             inner.display_name(),
@@ -254,9 +280,9 @@ pub(crate) fn check_nested_sizes(set: &BtfSet, report: &super::Report) -> Vec<Pr
                 }
                 (Err(_), _) => {
                     f.slot.clear();
-                    problems.push(problem(
+                    problems.push(field_problem(
                         s.desc,
-                        Some(f.rust_name),
+                        f,
                         format!(
                             "nested {} is not resolved (resolve it in the same call)",
                             inner.display_name()

@@ -10,7 +10,7 @@ fn problem(desc: &EnumDesc, member: Option<&str>, why: String) -> Problem {
         module: desc.module.to_string(),
         item: desc.display_name(),
         member: member.map(str::to_string),
-        why,
+        why: super::suggest::without_ids(&why),
         declared_at: desc.declared_at,
     }
 }
@@ -48,8 +48,10 @@ pub(crate) fn resolve_enum(
                         })
                         .collect();
                     if fits.len() != 1 {
-                        let ids: Vec<String> =
-                            fits.iter().map(|t| format!("[id {}]", t.id())).collect();
+                        let ids: Vec<String> = fits
+                            .iter()
+                            .map(|t| format!("({} values)", t.vlen()))
+                            .collect();
                         return Err(vec![problem(
                             desc,
                             None,
