@@ -4,8 +4,9 @@
 //! from BTF through ktype bindings. The binary is a thin layer over this
 //! library, so every command can also be called (and tested) from Rust.
 //!
-//! - [`dump`]: readers of ELF, kdump-compressed and flattened dumps; VMCOREINFO;
-//!   x86_64 address translation.
+//! - [`dump`]: readers of ELF, kdump-compressed and flattened dumps; VMCOREINFO.
+//! - [`arch`]: address translation of x86_64 and arm64 dumps, chosen from the
+//!   dump at run time; user addresses through a process's page tables.
 //! - [`kernel`]: the crashed kernel from its dump alone (kallsyms, BTF, modules).
 //! - [`filter`]: page classification with makedumpfile's dump levels, and erasers.
 //! - [`write`](mod@write): kdump-compressed and ELF writers driven by a
@@ -14,6 +15,7 @@
 //!   binary run as `makedumpfile`), translated into the commands.
 //! - [`commands`]: the `dumptool` subcommands (`filter`, `dmesg`, `info`, `syms`, `btf`).
 
+pub mod arch;
 pub mod commands;
 pub mod compat;
 pub mod dump;

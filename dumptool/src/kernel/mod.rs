@@ -4,6 +4,7 @@
 //! with VMCOREINFO.
 
 pub mod bindings;
+pub mod btf_scan;
 pub mod kallsyms;
 pub mod modules;
 pub mod printk;
@@ -200,25 +201,32 @@ impl<'a> CrashedKernel<'a> {
             mem.set_vmemmap(base);
         }
         let t = Instant::now();
-        let start = kallsyms.lookup("__start_BTF").ok_or_else(|| {
-            missing(
-                "kallsyms has no __start_BTF (kernel built without CONFIG_DEBUG_INFO_BTF)".into(),
-            )
-        })?;
-        let stop = kallsyms
-            .lookup("__stop_BTF")
-            .ok_or_else(|| missing("kallsyms has no __stop_BTF".into()))?;
-        if stop <= start || stop - start > MAX_BTF {
-            return Err(missing(format!(
-                "__start_BTF {start:#x} .. __stop_BTF {stop:#x} is not a plausible BTF range"
-            )));
-        }
-        // Read in place where the dump maps it (an ELF dump): never copied.
-        let bytes = mem.region_virt(start, (stop - start) as usize)?;
-        let vmlinux = Btf::from_shared(
-            bytes,
-            format!("{}: vmlinux BTF (__start_BTF..__stop_BTF)", path.display()),
-        )?;
+        let vmlinux = match (
+            kallsyms.lookup("__start_BTF"),
+            kallsyms.lookup("__stop_BTF"),
+        ) {
+            (Some(start), Some(stop)) => {
+                if stop <= start || stop - start > MAX_BTF {
+                    return Err(missing(format!(
+                        "__start_BTF {start:#x} .. __stop_BTF {stop:#x} is not a plausible BTF range"
+                    )));
+                }
+                // Read in place where the dump maps it (an ELF dump): never copied.
+                let bytes = mem.region_virt(start, (stop - start) as usize)?;
+                Btf::from_shared(
+                    bytes,
+                    format!("{}: vmlinux BTF (__start_BTF..__stop_BTF)", path.display()),
+                )?
+            }
+            // Text symbols only (no CONFIG_KALLSYMS_ALL): look for it in the image.
+            _ => btf_in_image(&mem, &kallsyms, info).ok_or_else(|| {
+                missing(
+                    "kallsyms has no __start_BTF, and no BTF was found in the kernel image's \
+                     read-only data (kernel built without CONFIG_DEBUG_INFO_BTF?)"
+                        .into(),
+                )
+            })?,
+        };
         let mut btf = BtfSet::new(vmlinux);
         timings.btf = t.elapsed();
         let t = Instant::now();
@@ -329,6 +337,24 @@ impl<'a> CrashedKernel<'a> {
         report.symbols = ktype_runtime::resolve_symbols(self)?.symbols;
         Ok(report)
     }
+}
+
+/// vmlinux BTF recognised in the kernel image between the end of its text
+/// (`_etext`, else `_stext`) and `swapper_pg_dir` (after the read-only
+/// data on arm64), see [`btf_scan`].
+fn btf_in_image(
+    mem: &KernelMemory<'_>,
+    kallsyms: &Kallsyms,
+    info: &crate::dump::VmcoreInfo,
+) -> Option<Btf> {
+    let from = kallsyms
+        .lookup("_etext")
+        .or_else(|| kallsyms.lookup("_stext"))?;
+    let to = info
+        .symbol("swapper_pg_dir")
+        .filter(|&t| t > from)
+        .unwrap_or(from + MAX_BTF);
+    btf_scan::scan(mem, from, to).map(|(_, btf)| btf)
 }
 
 impl SymbolSource for CrashedKernel<'_> {
