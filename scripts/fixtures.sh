@@ -7,6 +7,8 @@
 #                                              real crash dumps of those kernels booted in qemu
 #   scripts/fixtures.sh kdump [SUITE...]       the kernel-dependent part of the kdump guest
 #                                              (scripts/kdump_run.sh): busybox, modules, kexec, makedumpfile
+#   scripts/fixtures.sh arm64 [SUITE...]       Debian's arm64 kernels, their qemu-system-aarch64 dumps and
+#                                              sid's arm64 makedumpfile (under qemu-aarch64-static)
 #
 # Output goes to $FIXTURES_DIR (default: ~/.cache/ktype-fixtures). Every fixture directory is
 # built in a staging directory, gets a `.complete` marker written last and is then moved into
@@ -61,6 +63,10 @@ commands:
                               (default --mem 768; other sizes go to vmcores/<suite>-<mem>/)
   kdump [SUITE...]            kdump/<suite>/{base,kexec}.cpio.gz: the cached part of the kdump guest's
                               initramfs (scripts/kdump_run.sh adds dumptool and the run's commands)
+  arm64 [SUITE...]            Debian's linux-image-arm64 of each suite (kernels/<suite>-arm64), booted in
+                              qemu-system-aarch64 with the same workload and dumped (vmcores/<suite>-arm64:
+                              vmcore.elf, vmcore.kdump-zlib, vmcore.kdump-lzo and dmesg.txt by sid's arm64
+                              makedumpfile, tools/makedumpfile-sid-arm64, run under qemu-aarch64-static)
 
 suites: ${ALL_SUITES[*]} (default: all)
 environment:
@@ -123,12 +129,18 @@ need() { # CMD:PKG... : make sure each command exists, installing its Debian pac
 # libraries (e.g. sid's makedumpfile needs glibc 2.38): `apt-get download` of the packages
 # (never pinned: each suite's current versions), `dpkg -x` into one folder, and a wrapper
 # $FIXTURES_DIR/tools/NAME/BIN that runs it through that folder's ld-linux. Rebuilt when the
-# program package's version changes.
-foreign_tool() { # NAME SUITE BIN PKG... (the first PKG is the program's)
+# program package's version changes. With --arch arm64 the packages are arm64's and the wrapper
+# runs the program under qemu-aarch64-static -L (qemu-user-static) with that folder as its root.
+foreign_tool() { # [--arch arm64] NAME SUITE BIN PKG... (the first PKG is the program's)
+	local arch=""
+	if [[ $1 == --arch ]]; then
+		arch=$2
+		shift 2
+	fi
 	local name=$1 suite=$2 bin=$3
 	shift 3
 	local dir="$FIXTURES_DIR/tools/$name" stage="$FIXTURES_DIR/tools/.$name.staging" p ver deb vers=()
-	setup_apt "$suite"
+	setup_apt "$suite" "$arch"
 	ver=$(candidate_version "$1")
 	[[ -n $ver ]] || die "$suite has no package $1"
 	if complete "$dir" "$1=$ver"; then
@@ -148,16 +160,33 @@ foreign_tool() { # NAME SUITE BIN PKG... (the first PKG is the program's)
 		vers+=("$p=$v")
 	done
 	local ld
-	ld=$(find_in "$stage/out/root" usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 lib/x86_64-linux-gnu/ld-linux-x86-64.so.2) ||
-		die "$name: no ld-linux-x86-64.so.2 in ${*} from $suite"
 	[[ -x $stage/out/root/$bin ]] || die "$name: $1 $ver from $suite has no $bin"
-	# The wrapper finds its folder at run time, so the cache can be moved.
-	cat >"$stage/out/$(basename "$bin")" <<WRAP
+	if [[ $arch == arm64 ]]; then
+		# merged /usr: the interpreter /lib/ld-linux-aarch64.so.1 is found through lib -> usr/lib,
+		# which base-files (not extracted here) provides.
+		for p in lib bin sbin; do
+			[[ -d $stage/out/root/usr/$p && ! -e $stage/out/root/$p ]] && ln -s "usr/$p" "$stage/out/root/$p"
+		done
+		find_in "$stage/out/root" usr/lib/aarch64-linux-gnu/ld-linux-aarch64.so.1 lib/aarch64-linux-gnu/ld-linux-aarch64.so.1 \
+			>/dev/null || die "$name: no ld-linux-aarch64.so.1 in ${*} from $suite"
+		# ld.so's /lib/ld-linux-aarch64.so.1 and library paths resolve inside the folder (-L).
+		cat >"$stage/out/$(basename "$bin")" <<WRAP
+#!/bin/sh
+# $1 $ver (arm64) from Debian $suite, under qemu-aarch64-static with its own libraries (scripts/fixtures.sh arm64).
+R=\$(dirname "\$(readlink -f "\$0")")/root
+exec qemu-aarch64-static -L "\$R" "\$R/$bin" "\$@"
+WRAP
+	else
+		ld=$(find_in "$stage/out/root" usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 lib/x86_64-linux-gnu/ld-linux-x86-64.so.2) ||
+			die "$name: no ld-linux-x86-64.so.2 in ${*} from $suite"
+		# The wrapper finds its folder at run time, so the cache can be moved.
+		cat >"$stage/out/$(basename "$bin")" <<WRAP
 #!/bin/sh
 # $1 $ver from Debian $suite, through its own loader and libraries (scripts/fixtures.sh tools).
 R=\$(dirname "\$(readlink -f "\$0")")/root
 exec "\$R/${ld#"$stage/out/root/"}" --library-path "\$R/usr/lib/x86_64-linux-gnu:\$R/lib/x86_64-linux-gnu" "\$R/$bin" "\$@"
 WRAP
+	fi
 	chmod 0755 "$stage/out/$(basename "$bin")"
 	printf '%s\n' "${vers[@]}" >"$stage/out/packages"
 	printf 'layout=%s\nbuilt=%s\n' "$1=$ver" "$(date -u +%FT%TZ)" >"$stage/out/.complete"
@@ -293,12 +322,15 @@ debian_mirror() { # the host's main Debian archive URI
 }
 
 # Sets the global array APT_OPTS for SUITE: empty for the host's own suite, else a private apt
-# state under $FIXTURES_DIR/apt-<suite> (the host's apt lists and cache stay untouched).
+# state under $FIXTURES_DIR/apt-<suite> (the host's apt lists and cache stay untouched). With
+# ARCH (e.g. arm64) the private state apt-<suite>-<arch> sees that architecture's packages only,
+# without touching the host's dpkg architectures.
 APT_OPTS=()
-setup_apt() {
-	local suite=$1
+APT_UPDATED="" # private states updated by this run
+setup_apt() { # SUITE [ARCH]
+	local suite=$1 arch=${2:-}
 	APT_OPTS=(-o APT::Sandbox::User=root)
-	if [[ $suite == "$(host_codename)" ]]; then
+	if [[ -z $arch && $suite == "$(host_codename)" ]]; then
 		if [[ $APT_SYSTEM_UPDATED == 0 && -z $(candidate_version linux-image-amd64) ]]; then
 			log "host apt lists lack linux-image-amd64; running apt-get update"
 			apt_system update >&2 || die "apt-get update failed"
@@ -306,7 +338,7 @@ setup_apt() {
 		fi
 		return
 	fi
-	local dir="$FIXTURES_DIR/apt-$suite" mirror
+	local dir="$FIXTURES_DIR/apt-$suite${arch:+-$arch}" mirror
 	mirror=$(debian_mirror)
 	mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
 	echo "deb [trusted=yes] $mirror $suite main" >"$dir/sources.list"
@@ -318,9 +350,12 @@ setup_apt() {
 		-o "Dir::State::status=/dev/null"
 		-o "Acquire::Languages=none"
 	)
-	log "$suite: apt-get update (private state in $dir, $mirror)"
+	[[ -z $arch ]] || APT_OPTS+=(-o "APT::Architecture=$arch" -o "APT::Architectures=$arch")
+	[[ " $APT_UPDATED " == *" $dir "* ]] && return 0 # once per run
+	log "$suite${arch:+ ($arch)}: apt-get update (private state in $dir, $mirror)"
 	apt-get -q "${APT_OPTS[@]}" update >"$dir/update.log" 2>&1 ||
 		die "apt-get update for $suite failed; see $dir/update.log"
+	APT_UPDATED+=" $dir"
 }
 
 apt_get() { apt-get -q "${APT_OPTS[@]}" "$@"; }
@@ -330,14 +365,15 @@ candidate_version() { # PKG
 	apt_cache policy "$1" 2>/dev/null | awk '$1=="Candidate:" && $2!="(none)" {print $2}'
 }
 
-# Prints "PKG VERSION" of the linux-image-* package that SUITE's linux-image-amd64 depends on.
-resolve_image_package() {
-	local suite=$1 meta_ver dep pkg ver
-	meta_ver=$(candidate_version linux-image-amd64)
-	[[ -n $meta_ver ]] || die "$suite: no candidate for linux-image-amd64 (apt lists missing?)"
-	dep=$(apt_cache show "linux-image-amd64=$meta_ver" | sed -n 's/^Depends: //p' | first |
+# Prints "PKG VERSION" of the linux-image-* package that SUITE's linux-image-ARCH (default
+# amd64) depends on.
+resolve_image_package() { # SUITE [ARCH]
+	local suite=$1 meta="linux-image-${2:-amd64}" meta_ver dep pkg ver
+	meta_ver=$(candidate_version "$meta")
+	[[ -n $meta_ver ]] || die "$suite: no candidate for $meta (apt lists missing?)"
+	dep=$(apt_cache show "$meta=$meta_ver" | sed -n 's/^Depends: //p' | first |
 		tr ',' '\n' | sed -E 's/^ +//; s/ *\|.*//' | grep -E '^linux-image-' | first) || true
-	[[ -n $dep ]] || die "$suite: linux-image-amd64 $meta_ver has no linux-image-* dependency"
+	[[ -n $dep ]] || die "$suite: $meta $meta_ver has no linux-image-* dependency"
 	pkg=${dep%% *}
 	ver=$(sed -nE 's/.*\(= *([^ )]+)\).*/\1/p' <<<"$dep")
 	[[ -n $ver ]] || ver=$(candidate_version "$pkg")
@@ -402,11 +438,8 @@ decompress_module() { # SRC DST(.ko)
 }
 
 module_depends() { # PLAIN.ko -> comma-separated dependency names
-	local tmp
-	tmp=$(mktemp)
-	objcopy -O binary --only-section=.modinfo "$1" "$tmp" 2>/dev/null || true
-	tr '\0' '\n' <"$tmp" | sed -n 's/^depends=//p' | first
-	rm -f "$tmp"
+	# readelf reads every architecture's modules (the host's objcopy only its own).
+	readelf -p .modinfo "$1" 2>/dev/null | sed -n 's/^ *\[ *[0-9a-f]*\] *depends=//p' | first
 }
 
 # The packages a kernel is made of: PKG and, recursively, every linux-* dependency pinned to VERSION.
@@ -434,6 +467,52 @@ find_in() { # ROOT RELGLOB... : the first existing path under ROOT matching one 
 		done
 	done
 	return 1
+}
+
+# FIXTURE_MODULES of a kernel's module tree MODDIR (with their dependencies) into OUT,
+# decompressed (trixie-style compressed originals kept too), with a `name: deps` modules.dep;
+# sets MODULES_COPIED to their names.
+MODULES_COPIED=()
+copy_modules() { # SUITE RELEASE MODDIR OUT
+	local suite=$1 release=$2 moddir=$3 out=$4
+	declare -A modpath=()
+	local f name
+	while IFS= read -r f; do
+		modpath[$(module_name "$f")]=$f
+	done < <(find "$moddir/kernel" -name '*.ko' -o -name '*.ko.xz' -o -name '*.ko.zst' -o -name '*.ko.gz')
+	local queue=() deps d
+	MODULES_COPIED=()
+	for name in $FIXTURE_MODULES; do
+		if [[ -z ${modpath[$name]:-} ]]; then
+			if grep -qE "/${name//_/[-_]}\.ko" "$moddir/modules.builtin" 2>/dev/null; then
+				[[ " $REQUIRED_MODULES " == *" $name "* ]] && die "$suite: $name is built into $release, not a module"
+				log "$suite: $name is built into $release"
+				continue
+			fi
+			[[ " $REQUIRED_MODULES " == *" $name "* ]] && die "$suite: module $name not found in $release"
+			warn "$suite: module $name not in $release; skipped"
+			continue
+		fi
+		queue+=("$name")
+	done
+	declare -A seen=()
+	: >"$out/modules.dep"
+	while ((${#queue[@]})); do
+		name=${queue[0]}
+		queue=("${queue[@]:1}")
+		[[ -n ${seen[$name]:-} ]] && continue
+		seen[$name]=1
+		f=${modpath[$name]:-}
+		[[ -n $f ]] || die "$suite: dependency module $name not found"
+		decompress_module "$f" "$out/$name.ko"
+		[[ $f == *.ko ]] || cp "$f" "$out/$name.ko${f##*.ko}"
+		deps=$(module_depends "$out/$name.ko")
+		echo "$name: ${deps//,/ }" >>"$out/modules.dep"
+		for d in ${deps//,/ }; do queue+=("${d//-/_}"); done
+		MODULES_COPIED+=("$name")
+	done
+	[[ -f $moddir/modules.builtin ]] && cp "$moddir/modules.builtin" "$out/modules.builtin"
+	return 0
 }
 
 build_kernel() { # SUITE
@@ -516,43 +595,7 @@ build_kernel() { # SUITE
 	[[ -n $text_elf && $((16#$text_elf)) == $((16#${text_map:-0})) ]] ||
 		die "$suite: System.map (_text=$text_map) does not match vmlinux (.text at $text_elf)"
 
-	# Modules (with their dependencies), decompressed; trixie-style compressed originals kept too.
-	declare -A modpath=()
-	local f name
-	while IFS= read -r f; do
-		modpath[$(module_name "$f")]=$f
-	done < <(find "$moddir/kernel" -name '*.ko' -o -name '*.ko.xz' -o -name '*.ko.zst' -o -name '*.ko.gz')
-	local queue=() done_list=() deps d
-	for name in $FIXTURE_MODULES; do
-		if [[ -z ${modpath[$name]:-} ]]; then
-			if grep -qE "/${name//_/[-_]}\.ko" "$moddir/modules.builtin" 2>/dev/null; then
-				[[ " $REQUIRED_MODULES " == *" $name "* ]] && die "$suite: $name is built into $release, not a module"
-				log "$suite: $name is built into $release"
-				continue
-			fi
-			[[ " $REQUIRED_MODULES " == *" $name "* ]] && die "$suite: module $name not found in $release"
-			warn "$suite: module $name not in $release; skipped"
-			continue
-		fi
-		queue+=("$name")
-	done
-	declare -A seen=()
-	: >"$stage/out/modules/modules.dep"
-	while ((${#queue[@]})); do
-		name=${queue[0]}
-		queue=("${queue[@]:1}")
-		[[ -n ${seen[$name]:-} ]] && continue
-		seen[$name]=1
-		f=${modpath[$name]:-}
-		[[ -n $f ]] || die "$suite: dependency module $name not found"
-		decompress_module "$f" "$stage/out/modules/$name.ko"
-		[[ $f == *.ko ]] || cp "$f" "$stage/out/modules/$name.ko${f##*.ko}"
-		deps=$(module_depends "$stage/out/modules/$name.ko")
-		echo "$name: ${deps//,/ }" >>"$stage/out/modules/modules.dep"
-		for d in ${deps//,/ }; do queue+=("${d//-/_}"); done
-		done_list+=("$name")
-	done
-	[[ -f $moddir/modules.builtin ]] && cp "$moddir/modules.builtin" "$stage/out/modules/modules.builtin"
+	copy_modules "$suite" "$release" "$moddir" "$stage/out/modules"
 
 	# Sanity check with the host's bpftool when present (older bpftools may not know newer BTF kinds).
 	if command -v bpftool >/dev/null 2>&1; then
@@ -568,7 +611,7 @@ build_kernel() { # SUITE
 	rm -rf "$out"
 	mv "$stage/out" "$out"
 	rm -rf "$stage"
-	log "$suite: done in $((SECONDS - t0)) s: $out (release $release; modules: ${done_list[*]})"
+	log "$suite: done in $((SECONDS - t0)) s: $out (release $release; modules: ${MODULES_COPIED[*]})"
 }
 
 complete() { # DIR LAYOUT : is DIR a finished fixture of that layout?
@@ -946,6 +989,279 @@ cmd_kdump() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# arm64: Debian's arm64 kernels, booted under qemu-system-aarch64 (TCG) on this host
+# ---------------------------------------------------------------------------------------------
+# kernels/<suite>-arm64/{Image,config,release,packages,modules/}: linux-image-arm64 of SUITE from a
+# private arm64 apt state (apt-<suite>-arm64); Image is the uncompressed kernel qemu boots.
+# vmcores/<suite>-arm64/: the same workload as the x86_64 guests, dumped through QMP (ELF and
+# kdump-zlib), plus vmcore.kdump-lzo and dmesg.txt written by sid's arm64 makedumpfile
+# (tools/makedumpfile-sid-arm64, run under qemu-aarch64-static), the anchor of page sets.
+ARM64_KERNELS_LAYOUT=2
+ARM64_VMCORES_LAYOUT=2
+ARM64_MEM=1024
+ARM64_QEMU_CPU="max,pauth-impdef=on" # the default pointer-auth algorithm (QARMA) triples boot time under TCG
+
+# The uncompressed arm64 Image in a vmlinuz: already one ("ARM\x64" at 0x38), gzip'd, or an EFI
+# zboot image (PE "zimg" header naming the payload's offset, size and compressor).
+arm64_image() { # VMLINUZ OUT
+	local in=$1 out=$2 magic
+	magic=$(od -An -tx1 -j 56 -N 4 "$in" | tr -d ' \n')
+	if [[ $magic == 41524d64 ]]; then
+		cp "$in" "$out"
+		return 0
+	fi
+	case $(od -An -tx1 -N 2 "$in" | tr -d ' \n') in
+	1f8b) gzip -dc "$in" >"$out" ;;
+	4d5a)
+		[[ $(dd if="$in" bs=1 skip=4 count=4 status=none) == zimg ]] || die "$in: a PE file but not an EFI zboot image"
+		local off size comp
+		off=$(od -An -tu4 -j 8 -N 4 "$in" | tr -d ' ')
+		size=$(od -An -tu4 -j 12 -N 4 "$in" | tr -d ' ')
+		comp=$(dd if="$in" bs=1 skip=24 count=32 status=none | tr -d '\0')
+		log "  vmlinuz is an EFI zboot image ($comp payload, $size bytes at $off)"
+		case $comp in
+		gzip | zstd | xz | lz4 | bzip2) tail -c "+$((off + 1))" "$in" | head -c "$size" | "$comp" -dc >"$out" ;;
+		lzma) tail -c "+$((off + 1))" "$in" | head -c "$size" | xz -F lzma -dc >"$out" ;;
+		*) die "$in: zboot payload compressed with unknown '$comp'" ;;
+		esac
+		;;
+	*) die "$in: neither an arm64 Image, gzip nor EFI zboot" ;;
+	esac
+	[[ $(od -An -tx1 -j 56 -N 4 "$out" | tr -d ' \n') == 41524d64 ]] || die "$in: decompressed payload is not an arm64 Image"
+}
+
+build_kernel_arm64() { # SUITE
+	local suite=$1 name="$1-arm64" t0=$SECONDS
+	local out="$FIXTURES_DIR/kernels/$name" stage="$FIXTURES_DIR/kernels/.$name.staging" pkg ver deb p release vmlinuz
+	need xz:xz-utils zstd:zstd gzip:gzip readelf:binutils objcopy:binutils
+	rm -rf "$stage"
+	mkdir -p "$stage/dl" "$stage/root" "$stage/out/modules"
+	CLEANUP_PATHS+=("$stage")
+	setup_apt "$suite" arm64
+	read -r pkg ver <<<"$(resolve_image_package "$suite" arm64)"
+	log "$name: linux-image-arm64 -> $pkg $ver"
+	local pkgs=() pkgs_used=()
+	mapfile -t pkgs < <(kernel_package_set "$pkg" "$ver")
+	for p in "${pkgs[@]}"; do
+		deb=$(download "$stage/dl" "$p" "$ver")
+		dpkg-deb -x "$deb" "$stage/root" || die "dpkg-deb -x $deb failed"
+		pkgs_used+=("$p=$ver")
+	done
+	local root=$stage/root from="${pkgs[*]} ($ver, from $suite's linux-image-arm64)"
+	vmlinuz=$(find_in "$root" boot/vmlinuz-'*' usr/lib/modules/'*'/vmlinuz lib/modules/'*'/vmlinuz) ||
+		die "$name: no vmlinuz in $from"
+	case $vmlinuz in
+	*/boot/vmlinuz-*) release=${vmlinuz##*/vmlinuz-} ;;
+	*) release=$(basename "$(dirname "$vmlinuz")") ;;
+	esac
+	log "$name: release $release; vmlinuz is ${vmlinuz#"$root"/}"
+	arm64_image "$vmlinuz" "$stage/out/Image"
+	LC_ALL=C grep -aq "Linux version $release " "$stage/out/Image" || die "$name: Image lacks the banner 'Linux version $release'"
+	local config moddir
+	config=$(find_in "$root" "boot/config-$release" "usr/lib/modules/$release/config" "lib/modules/$release/config") ||
+		die "$name: no kernel config in $from"
+	cp "$config" "$stage/out/config"
+	moddir=$(find_in "$root" "usr/lib/modules/$release/kernel" "lib/modules/$release/kernel") || die "$name: no modules in $from"
+	copy_modules "$name" "$release" "${moddir%/kernel}" "$stage/out/modules"
+	echo "$release" >"$stage/out/release"
+	printf '%s\n' "${pkgs_used[@]}" >"$stage/out/packages"
+	printf 'layout=%s\nbuilt=%s\n' "$ARM64_KERNELS_LAYOUT" "$(date -u +%FT%TZ)" >"$stage/out/.complete"
+	rm -rf "$out"
+	mv "$stage/out" "$out"
+	rm -rf "$stage"
+	log "$name: done in $((SECONDS - t0)) s: $out (release $release; modules: ${MODULES_COPIED[*]})"
+}
+
+# Never pinned: a cached kernel that is no longer the suite's current one is rebuilt.
+ensure_kernel_arm64() { # SUITE
+	local suite=$1 dir="$FIXTURES_DIR/kernels/$1-arm64" now
+	setup_apt "$suite" arm64
+	if complete "$dir" "$ARM64_KERNELS_LAYOUT"; then
+		if now=$(resolve_image_package "$suite" arm64); then
+			[[ ${now/ /=} == "$(first <"$dir/packages")" ]] && return 0
+			log "$suite-arm64: $(first <"$dir/packages") is cached, but $suite now has ${now/ /=}: rebuilding"
+		else
+			warn "$suite-arm64: cannot resolve the current linux-image-arm64 (offline?); keeping the cached kernel"
+			return 0
+		fi
+	fi
+	lock "kernels-$suite-arm64"
+	build_kernel_arm64 "$suite"
+	unlock "kernels-$suite-arm64"
+}
+
+# sid's arm64 makedumpfile (1.7.8+), run under qemu-aarch64-static: the page-set anchor.
+makedumpfile_arm64_tool() {
+	need qemu-aarch64-static:qemu-user-static
+	foreign_tool --arch arm64 makedumpfile-sid-arm64 sid usr/bin/makedumpfile makedumpfile libc6 libdw1t64 \
+		libelf1t64 liblzo2-2 libzstd1 zlib1g liblzma5 libbz2-1.0
+	"$FIXTURES_DIR/tools/makedumpfile-sid-arm64/makedumpfile" -v >/dev/null 2>&1 ||
+		die "makedumpfile-sid-arm64 does not run: $("$FIXTURES_DIR/tools/makedumpfile-sid-arm64/makedumpfile" -v 2>&1 | first 3)"
+}
+
+# A statically linked arm64 busybox: busybox-static of the host's suite, from the arm64 apt state.
+arm64_busybox() { # DIR : prints the path of DIR/busybox
+	local dir=$1 suite ver deb
+	suite=$(host_codename)
+	[[ -n $suite ]] || suite=bookworm
+	setup_apt "$suite" arm64
+	ver=$(candidate_version busybox-static)
+	[[ -n $ver ]] || die "no arm64 busybox-static in $suite"
+	mkdir -p "$dir/x"
+	deb=$(download "$dir" busybox-static "$ver")
+	dpkg-deb -x "$deb" "$dir/x"
+	local b
+	b=$(find_in "$dir/x" bin/busybox usr/bin/busybox) || die "busybox-static $ver (arm64) has no bin/busybox"
+	file -b "$b" | matches 'ARM aarch64.*statically linked' || die "$b is not a static arm64 executable: $(file -b "$b")"
+	echo "$b"
+}
+
+build_vmcore_arm64() { # SUITE
+	local suite=$1 name="$1-arm64" mem=$ARM64_MEM t0=$SECONDS
+	local kdir="$FIXTURES_DIR/kernels/$name" out="$FIXTURES_DIR/vmcores/$name"
+	local stage="$FIXTURES_DIR/vmcores/.$name.staging" release busybox mdf="$FIXTURES_DIR/tools/makedumpfile-sid-arm64/makedumpfile"
+	need qemu-system-aarch64:qemu-system-arm aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu cpio:cpio gzip:gzip \
+		mkfs.ext4:e2fsprogs makedumpfile:makedumpfile python3:python3 strings:binutils file:file
+	apt_install libc6-dev-arm64-cross
+	release=$(cat "$kdir/release")
+	rm -rf "$stage"
+	mkdir -p "$stage/out" "$stage/bb" "$stage/initrd/bin" "$stage/initrd/etc" "$stage/initrd/modules" "$stage/disk/data"
+	CLEANUP_PATHS+=("$stage")
+	busybox=$(arm64_busybox "$stage/bb")
+
+	# The same workload mix and sizes (relative to memory) as build_vmcore.
+	local anon=$((mem / 8)) zero=$((mem / 16)) cache=$((mem / 12)) shmem=$((mem / 48)) dirty=$((mem / 96))
+	log "$name: guest $mem MiB: anon $anon MiB, zero $zero MiB, page cache $cache MiB (+$dirty dirty), shmem $shmem MiB"
+	local root=$stage/initrd m order
+	cp "$busybox" "$root/bin/busybox"
+	ln -s busybox "$root/bin/sh"
+	install -m 0755 "$SCRIPT_DIR/guest-init.sh" "$root/init"
+	printf 'ANON_MB=%s\nZERO_MB=%s\nSHMEM_MB=%s\nDIRTY_MB=%s\n' "$anon" "$zero" "$shmem" "$dirty" >"$root/etc/workload.conf"
+	aarch64-linux-gnu-gcc -static -O2 -Wall -o "$root/bin/workload" "$SCRIPT_DIR/workload.c" ||
+		die "aarch64-linux-gnu-gcc -static workload.c failed (libc6-dev-arm64-cross?)"
+	order=$(module_load_order "$kdir/modules/modules.dep" qemu_fw_cfg virtio_pci virtio_blk crc32c_generic ext4)
+	grep -qx qemu_fw_cfg <<<"$order" || die "$name: qemu_fw_cfg.ko missing from $kdir/modules"
+	for m in $order; do cp "$kdir/modules/$m.ko" "$root/modules/"; done
+	echo "$order" >"$root/modules/load-order"
+	cpio_gz "$root" "$stage/initramfs.cpio.gz"
+	head -c "$((cache * 1024 * 1024))" /dev/urandom >"$stage/disk/data/cache.bin"
+	cp "$kdir/config" "$stage/disk/data/config.txt"
+	mkfs.ext4 -q -F -O ^metadata_csum -L ktype -d "$stage/disk" "$stage/disk.img" "$((cache + dirty + 64))M" >/dev/null ||
+		die "mkfs.ext4 -d failed"
+	rm -rf "$stage/disk"
+
+	local qdir tq=$SECONDS cmdline="console=ttyAMA0 panic=1"
+	qdir=$(mktemp -d /tmp/ktype-qemu.XXXXXX)
+	CLEANUP_PATHS+=("$qdir")
+	qemu-system-aarch64 -machine virt -cpu "$ARM64_QEMU_CPU" -m "$mem" -smp 2 \
+		-nodefaults -display none -no-reboot \
+		-kernel "$kdir/Image" -initrd "$stage/initramfs.cpio.gz" -append "$cmdline" \
+		-device vmcoreinfo \
+		-drive "file=$stage/disk.img,format=raw,if=none,id=disk0" -device virtio-blk-pci,drive=disk0 \
+		-serial "file:$stage/out/console.log" -monitor none \
+		-qmp "unix:$qdir/qmp.sock,server=on,wait=off" \
+		>"$stage/qemu.log" 2>&1 &
+	QEMU_PID=$!
+	log "$name: qemu-system-aarch64 started (pid $QEMU_PID); waiting for the workload"
+	if ! python3 "$SCRIPT_DIR/qmp_dump.py" --socket "$qdir/qmp.sock" --serial "$stage/out/console.log" \
+		--qemu-pid "$QEMU_PID" --boot-timeout 600 --dump-timeout 900 \
+		--formats-out "$stage/formats" \
+		--dump "elf:$stage/out/vmcore.elf" --dump "kdump-zlib:$stage/out/vmcore.kdump-zlib.flat" \
+		--quit 2>&1 | tee "$stage/qmp.log" >&2; then
+		kill_qemu
+		die "$name: qemu/QMP failed; qemu said: $(tail -5 "$stage/qemu.log"); console tail: $(tail -5 "$stage/out/console.log" 2>/dev/null)"
+	fi
+	local _
+	for _ in $(seq 1 30); do kill -0 "$QEMU_PID" 2>/dev/null || break; sleep 1; done
+	kill_qemu
+	local qemu_s=$((SECONDS - tq))
+	grep -q '^ktype-init: .*\(FAILED\|WARNING\)' "$stage/out/console.log" &&
+		warn "$name: guest reported: $(grep '^ktype-init: .*\(FAILED\|WARNING\)' "$stage/out/console.log")"
+	local osrel
+	osrel=$(strings -n 10 "$stage/out/vmcore.elf" | grep '^OSRELEASE=' | first || true)
+	[[ $osrel == "OSRELEASE=$release" ]] ||
+		die "$name: vmcore.elf has no VMCOREINFO note with OSRELEASE=$release (found '${osrel}'); was qemu_fw_cfg loaded?"
+	makedumpfile -R "$stage/out/vmcore.kdump-zlib" <"$stage/out/vmcore.kdump-zlib.flat" >"$stage/makedumpfile-R.log" 2>&1 ||
+		die "$name: makedumpfile -R (reassemble qemu's flattened kdump-zlib) failed: $(tail -5 "$stage/makedumpfile-R.log")"
+	[[ $(head -c 8 "$stage/out/vmcore.kdump-zlib") == "KDUMP   " ]] || die "$name: reassembled vmcore.kdump-zlib lacks the KDUMP signature"
+
+	# The anchor reads a normalised copy of qemu's ELF: the kernel log and a kdump-lzo of every page.
+	local tm=$SECONDS
+	python3 "$SCRIPT_DIR/normalize_elf.py" "$stage/out/vmcore.elf" "$stage/normalized.elf" >&2 || die "$name: normalize_elf.py failed"
+	# makedumpfile 1.7.8 does not know every arm64 configuration (4 KiB pages with 52-bit
+	# addresses, LPA2): then the fixture has no anchor output, and says why (anchor=).
+	local anchor=yes
+	if "$mdf" --dump-dmesg "$stage/normalized.elf" "$stage/out/dmesg.txt" >"$stage/makedumpfile-dmesg.log" 2>&1; then
+		grep -q "Linux version $release" "$stage/out/dmesg.txt" || die "$name: makedumpfile --dump-dmesg output lacks 'Linux version $release'"
+		"$mdf" -l -d 0 "$stage/normalized.elf" "$stage/out/vmcore.kdump-lzo" >"$stage/makedumpfile.log" 2>&1 ||
+			die "$name: arm64 makedumpfile -l -d 0 failed: $(tail -5 "$stage/makedumpfile.log")"
+	else
+		anchor="none: $(grep -v '^$' "$stage/makedumpfile-dmesg.log" | first | tr -d '\n')"
+		warn "$name: arm64 makedumpfile cannot read this dump ($anchor); no dmesg.txt, no vmcore.kdump-lzo"
+		rm -f "$stage/out/dmesg.txt"
+	fi
+	local mdf_s=$((SECONDS - tm))
+	rm -f "$stage/normalized.elf" "$stage/disk.img"
+	chmod 0644 "$stage/out"/*
+	cp "$stage/initramfs.cpio.gz" "$stage/out/"
+	{
+		echo "suite=$suite"
+		echo "arch=arm64"
+		echo "release=$release"
+		echo "kernel_packages=$(first <"$kdir/packages")"
+		echo "mem_mib=$mem"
+		echo "cpu=$ARM64_QEMU_CPU"
+		echo "cmdline=$cmdline"
+		echo "vmcoreinfo_kimage_voffset=$(strings -n 10 "$stage/out/vmcore.elf" | sed -n 's/^NUMBER(kimage_voffset)=//p' | first)"
+		echo "vmcoreinfo_kerneloffset=$(strings -n 10 "$stage/out/vmcore.elf" | sed -n 's/^KERNELOFFSET=//p' | first)"
+		echo "qemu=$(qemu-system-aarch64 --version | first)"
+		echo "qemu_dump_formats=$(tr '\n' ' ' <"$stage/formats" | sed 's/ $//')"
+		echo "makedumpfile=$("$mdf" -v 2>&1 | first) (arm64, sid, qemu-aarch64-static)"
+		echo "anchor=$anchor"
+		echo "workload_mib=anon:$anon zero:$zero cache:$cache dirty:$dirty shmem:$shmem"
+		echo "guest_ready_s=$(sed -n 's/.*guest ready .* after \([0-9.]*\)s.*/\1/p' "$stage/qmp.log")"
+		echo "qemu_total_s=$qemu_s"
+		echo "makedumpfile_s=$mdf_s"
+		echo "build_total_s=$((SECONDS - t0))"
+	} >"$stage/out/info"
+	printf 'layout=%s\nbuilt=%s\n' "$ARM64_VMCORES_LAYOUT" "$(date -u +%FT%TZ)" >"$stage/out/.complete"
+	rm -rf "$out"
+	mv "$stage/out" "$out"
+	rm -rf "$stage"
+	log "$name: done in $((SECONDS - t0)) s: $out"
+	ls -l "$out" >&2
+}
+
+# Keyed by the kernel's package version (kernel_packages= in info).
+vmcore_arm64_current() { # SUITE
+	local dir="$FIXTURES_DIR/vmcores/$1-arm64"
+	complete "$dir" "$ARM64_VMCORES_LAYOUT" &&
+		grep -qxF "kernel_packages=$(first <"$FIXTURES_DIR/kernels/$1-arm64/packages")" "$dir/info" 2>/dev/null
+}
+
+cmd_arm64() {
+	local suites=("$@") s
+	((${#suites[@]})) || suites=("${ALL_SUITES[@]}")
+	need qemu-system-aarch64:qemu-system-arm qemu-aarch64-static:qemu-user-static flock:util-linux
+	makedumpfile_arm64_tool
+	for s in "${suites[@]}"; do
+		check_suite "$s"
+		ensure_kernel_arm64 "$s"
+		if vmcore_arm64_current "$s"; then
+			log "$s-arm64: up to date ($FIXTURES_DIR/vmcores/$s-arm64)"
+			continue
+		fi
+		lock "vmcores-$s-arm64"
+		if vmcore_arm64_current "$s"; then
+			log "$s-arm64: built meanwhile by another run"
+		else
+			build_vmcore_arm64 "$s"
+		fi
+		unlock "vmcores-$s-arm64"
+	done
+}
+
+# ---------------------------------------------------------------------------------------------
 # main
 # ---------------------------------------------------------------------------------------------
 main() {
@@ -960,6 +1276,7 @@ main() {
 	kernels) cmd_kernels "$@" ;;
 	kdump) cmd_kdump "$@" ;;
 	vmcores) cmd_vmcores "$@" ;;
+	arm64) cmd_arm64 "$@" ;;
 	-h | --help | help) usage ;;
 	*)
 		usage

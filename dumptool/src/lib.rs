@@ -4,8 +4,9 @@
 //! from BTF through ktype bindings. The binary is a thin layer over this
 //! library, so every command can also be called (and tested) from Rust.
 //!
-//! - [`dump`]: readers of ELF, kdump-compressed and flattened dumps; VMCOREINFO;
-//!   x86_64 address translation.
+//! - [`dump`]: readers of ELF, kdump-compressed and flattened dumps; VMCOREINFO.
+//! - [`arch`]: address translation of x86_64 and arm64 dumps, chosen from the
+//!   dump at run time; user addresses through a process's page tables.
 //! - [`format`]: the on-disk formats (kdump, flattened, ELF, notes, codecs),
 //!   one definition each for the readers and the writers.
 //! - [`kernel`]: the crashed kernel from its dump alone (kallsyms, BTF, modules).
@@ -16,6 +17,7 @@
 //!   binary run as `makedumpfile`), translated into the commands.
 //! - [`commands`]: the `dumptool` subcommands (`filter`, `dmesg`, `info`, `syms`, `btf`).
 
+pub mod arch;
 pub mod commands;
 pub mod compat;
 pub mod dump;

@@ -124,6 +124,15 @@ pub fn makedumpfile_sid() -> PathBuf {
     dir.join("makedumpfile")
 }
 
+/// sid's arm64 makedumpfile (1.7.8 or newer), run under `qemu-aarch64-static`
+/// with its own libraries (`scripts/fixtures.sh arm64` makes the wrapper;
+/// made first if missing): the anchor on arm64 dumps.
+pub fn makedumpfile_sid_arm64() -> PathBuf {
+    let dir = fixtures_dir().join("tools/makedumpfile-sid-arm64");
+    ensure(&dir.join(".complete"), &["arm64"]);
+    dir.join("makedumpfile")
+}
+
 /// Runs a tool and returns its stdout; panics with stderr when it fails.
 pub fn run_tool(cmd: &str, args: &[&str]) -> String {
     let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| {
@@ -214,6 +223,26 @@ pub fn vmcore(suite: &'static str) -> Vmcore {
     let dir = fixtures_dir().join("vmcores").join(suite);
     ensure(&dir.join(".complete"), &["vmcores", suite]);
     Vmcore { suite, dir }
+}
+
+/// Suites whose arm64 kernels have dumps (`scripts/fixtures.sh arm64`).
+pub const ARM64_SUITES: [&str; 3] = ["bookworm", "trixie", "sid"];
+
+/// The arm64 dumps of `suite` (Debian's linux-image-arm64 booted in
+/// qemu-system-aarch64, 1 GiB, the same workload), made first if needed:
+/// `vmcores/<suite>-arm64`. Their `info` says `anchor=yes` when the arm64
+/// makedumpfile reads them (then `vmcore.kdump-lzo` and `dmesg.txt` exist),
+/// else why not.
+pub fn vmcore_arm64(suite: &'static str) -> Vmcore {
+    let name: &'static str = match suite {
+        "bookworm" => "bookworm-arm64",
+        "trixie" => "trixie-arm64",
+        "sid" => "sid-arm64",
+        other => panic!("no arm64 fixture suite {other}"),
+    };
+    let dir = fixtures_dir().join("vmcores").join(name);
+    ensure(&dir.join(".complete"), &["arm64", suite]);
+    Vmcore { suite: name, dir }
 }
 
 // ---------------------------------------------------------------------------

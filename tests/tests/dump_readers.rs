@@ -478,7 +478,7 @@ fn translation(suite: &'static str) {
         let in_image = info
             .symbols
             .values()
-            .filter(|&&a| a >= dumptool::dump::x86_64::START_KERNEL_MAP)
+            .filter(|&&a| a >= dumptool::arch::x86_64::START_KERNEL_MAP)
             .count();
         assert!(
             image >= 10 && image == in_image,

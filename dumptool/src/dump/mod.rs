@@ -1,6 +1,6 @@
 //! Crash-dump readers: open a vmcore in any of the formats the kernel,
 //! makedumpfile and qemu write, and read its physical memory, VMCOREINFO and
-//! ELF notes; translate kernel virtual addresses on x86_64.
+//! ELF notes. Kernel virtual addresses are translated by [`crate::arch`].
 //!
 //! - [`Dump::open`] detects the format: ELF64 ([`elf`]), kdump-compressed
 //!   ([`kdump`]) and makedumpfile's flattened format ([`flat`]) around
@@ -8,8 +8,8 @@
 //! - [`Dump::phys`] reads physical memory. Memory a dump does not hold (a
 //!   hole, a page the filter excluded, a page an incomplete dump lacks) is an
 //!   error naming the address ([`DumpError::NotPresent`]), never zeros.
-//! - [`KernelMemory`] reads kernel virtual memory through the dump's own
-//!   page tables.
+//! - [`KernelMemory`] (from [`crate::arch`]) reads kernel virtual memory
+//!   through the dump's own page tables, x86_64 or arm64.
 //!
 //! Files are memory-mapped, never read whole; what is kept in memory does
 //! not grow with the dump's size beyond its page bitmaps.
@@ -34,13 +34,12 @@ pub mod kdump;
 pub mod notes;
 pub mod source;
 pub mod vmcoreinfo;
-pub mod x86_64;
 
+pub use crate::arch::KernelMemory;
 pub use error::{Absence, DumpError};
 pub use kdump::KdumpHeader;
 pub use notes::{Note, Notes};
 pub use vmcoreinfo::VmcoreInfo;
-pub use x86_64::KernelMemory;
 
 use elf::ElfReader;
 use flat::FlatSource;
@@ -251,8 +250,9 @@ impl Dump {
         reader.set_page_size(page_size);
         let max_pfn = reader.phys_end().div_ceil(page_size);
         let machine = match reader.machine() {
-            elf::EM_X86_64 => "x86_64".to_string(),
-            m => format!("ELF machine {m}"),
+            m => crate::arch::Arch::from_elf_machine(m)
+                .map(|a| a.machine().to_string())
+                .unwrap_or_else(|| format!("ELF machine {m}")),
         };
         Ok(Dump {
             path: path.to_path_buf(),

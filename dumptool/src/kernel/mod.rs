@@ -6,6 +6,7 @@
 //! `/sys/kernel/btf` ([`live`]).
 
 pub mod bindings;
+pub mod btf_scan;
 pub mod kallsyms;
 pub mod live;
 pub mod modules;
@@ -276,7 +277,9 @@ impl<'a> CrashedKernel<'a> {
         }
         let t = Instant::now();
         let mut btf = match origin {
-            Origin::Memory => BtfSet::new(CrashedKernel::btf_from_memory(&mem, &kallsyms, &path)?),
+            Origin::Memory => BtfSet::new(CrashedKernel::btf_from_memory(
+                &mem, &kallsyms, info, &path,
+            )?),
             Origin::Live(s) => s.vmlinux_btf()?,
         };
         timings.btf = t.elapsed();
@@ -306,24 +309,31 @@ impl<'a> CrashedKernel<'a> {
     }
 
     /// vmlinux BTF between `__start_BTF` and `__stop_BTF`, in place where
-    /// the dump maps it (an ELF dump): never copied.
+    /// the dump maps it (an ELF dump): never copied; without those symbols
+    /// (kallsyms of text symbols only), recognised in the kernel image.
     fn btf_from_memory(
         mem: &KernelMemory<'_>,
         kallsyms: &Kallsyms,
+        info: &crate::dump::VmcoreInfo,
         path: &std::path::Path,
     ) -> Result<Btf, KernelError> {
         let missing = |what: String| KernelError::Missing {
             path: path.to_path_buf(),
             what,
         };
-        let start = kallsyms.lookup("__start_BTF").ok_or_else(|| {
-            missing(
-                "kallsyms has no __start_BTF (kernel built without CONFIG_DEBUG_INFO_BTF)".into(),
-            )
-        })?;
-        let stop = kallsyms
-            .lookup("__stop_BTF")
-            .ok_or_else(|| missing("kallsyms has no __stop_BTF".into()))?;
+        let (Some(start), Some(stop)) = (
+            kallsyms.lookup("__start_BTF"),
+            kallsyms.lookup("__stop_BTF"),
+        ) else {
+            // Text symbols only (no CONFIG_KALLSYMS_ALL): look for it in the image.
+            return btf_in_image(mem, kallsyms, info).ok_or_else(|| {
+                missing(
+                    "kallsyms has no __start_BTF, and no BTF was found in the kernel image's \
+                     read-only data (kernel built without CONFIG_DEBUG_INFO_BTF?)"
+                        .into(),
+                )
+            });
+        };
         if stop <= start || stop - start > MAX_BTF {
             return Err(missing(format!(
                 "__start_BTF {start:#x} .. __stop_BTF {stop:#x} is not a plausible BTF range"
@@ -443,6 +453,24 @@ impl<'a> CrashedKernel<'a> {
     pub fn bindings(&self) -> &ktype_runtime::BindingsGuard {
         &self._bindings
     }
+}
+
+/// vmlinux BTF recognised in the kernel image between the end of its text
+/// (`_etext`, else `_stext`) and `swapper_pg_dir` (after the read-only
+/// data on arm64), see [`btf_scan`].
+fn btf_in_image(
+    mem: &KernelMemory<'_>,
+    kallsyms: &Kallsyms,
+    info: &crate::dump::VmcoreInfo,
+) -> Option<Btf> {
+    let from = kallsyms
+        .lookup("_etext")
+        .or_else(|| kallsyms.lookup("_stext"))?;
+    let to = info
+        .symbol("swapper_pg_dir")
+        .filter(|&t| t > from)
+        .unwrap_or(from + MAX_BTF);
+    btf_scan::scan(mem, from, to).map(|(_, btf)| btf)
 }
 
 impl SymbolSource for CrashedKernel<'_> {
