@@ -26,7 +26,7 @@ pub mod arm64;
 mod memory;
 pub mod x86_64;
 
-pub use memory::KernelMemory;
+pub use memory::{KernelMemory, UserPage};
 
 use crate::dump::Dump;
 use std::fmt;

@@ -1,0 +1,214 @@
+//! The example tools of `examples/` (a crate outside the workspace, written
+//! only with ktype's and dumptool's public API) run on every fixture dump,
+//! and what they print is checked against facts nobody here computed:
+//!
+//! - `ps` lists exactly the tasks drgn lists (pid, parent pid, state letter,
+//!   command; drgn's `for_each_task` with the `-dbg` vmlinux), from the ELF
+//!   and the kdump-compressed dump alike, the guest's `workload` among them
+//!   with the pid it printed on its console;
+//! - `peek` reads the workload's memory through its own page tables: the
+//!   pages at the address it printed hold the `KTYPE-ANON page=N` tags it
+//!   wrote there;
+//! - `drop_process` (dump level 0 plus "drop the workload's memory") writes
+//!   a dump in which every page the workload tagged is excluded, and at least
+//!   as many pages are dropped as the workload said it filled.
+
+use dumptool::dump::{Dump, PageState};
+use ktype_tests::drgn;
+use ktype_tests::fixtures::{kernel, repo_root, vmcore, Vmcore};
+use ktype_tests::guest::workload_pid;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// Builds `examples/` once (release, in the workspace's target folder so
+/// that dumptool's release build is reused) and returns its binaries' folder.
+fn examples() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let root = repo_root();
+        let target = root.join("target");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let st = Command::new(cargo)
+            .args(["build", "--release", "--locked", "--manifest-path"])
+            .arg(root.join("examples/Cargo.toml"))
+            .arg("--target-dir")
+            .arg(&target)
+            .status()
+            .expect("run cargo");
+        assert!(st.success(), "cargo build of examples/ failed: {st}");
+        target.join("release")
+    })
+}
+
+/// Runs example `name` with `args`; its standard output.
+fn run(name: &str, args: &[&dyn AsRef<std::ffi::OsStr>]) -> String {
+    let bin = examples().join(name);
+    let out = Command::new(&bin)
+        .args(args.iter().map(|a| a.as_ref()))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+    assert!(
+        out.status.success(),
+        "{name} {:?} failed: {}\n{}",
+        args.iter().map(|a| a.as_ref()).collect::<Vec<_>>(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("the examples print UTF-8")
+}
+
+/// `ps DUMP` as drgn's task records, sorted.
+fn ps(dump: &Path) -> Vec<drgn::Task> {
+    let text = run("ps", &[&dump]);
+    let mut lines = text.lines();
+    assert_eq!(
+        lines
+            .next()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>()),
+        Some(vec!["PID", "PPID", "S", "COMM"]),
+        "ps {}: header",
+        dump.display()
+    );
+    let mut tasks: Vec<drgn::Task> = lines
+        .map(|l| {
+            // `{pid:>7} {ppid:>7} {state} {comm}`
+            let field = |r: std::ops::Range<usize>| {
+                l.get(r)
+                    .unwrap_or_else(|| panic!("ps: short line {l:?}"))
+                    .trim()
+            };
+            let num = |s: &str| s.parse().unwrap_or_else(|e| panic!("ps: {l:?}: {e}"));
+            drgn::Task {
+                pid: num(field(0..7)),
+                ppid: num(field(8..15)),
+                state: field(16..17).chars().next().unwrap_or('?'),
+                comm: l.get(18..).unwrap_or("").to_string(),
+            }
+        })
+        .collect();
+    tasks.sort();
+    tasks
+}
+
+/// The workload's `anon N MiB at 0xADDR` from the guest's console.
+fn workload_anon(v: &Vmcore) -> (u64, u64) {
+    let console = std::fs::read_to_string(v.dir.join("console.log")).expect("console.log");
+    let line = console
+        .lines()
+        .find(|l| l.starts_with("workload: anon"))
+        .expect("a `workload: anon` line");
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let mib: u64 = words[2].parse().expect("anon MiB");
+    let addr = u64::from_str_radix(words[5].trim_start_matches("0x").trim_end_matches(','), 16)
+        .expect("anon address");
+    (mib, addr)
+}
+
+fn check(suite: &'static str) {
+    let v = vmcore(suite);
+    let k = kernel(suite);
+    // ps: drgn's tasks, from the ELF dump and from the kdump-compressed one.
+    let walk = drgn::walk(&v.elf(), &k.vmlinux_dbg(), &[]).unwrap_or_else(|e| panic!("{e}"));
+    let mut theirs = walk.tasks.clone();
+    theirs.sort();
+    let pid = workload_pid(&v);
+    for dump in [v.elf(), v.kdump_lzo()] {
+        let ours = ps(&dump);
+        assert_eq!(ours, theirs, "{}: ps differs from drgn", dump.display());
+        assert!(
+            ours.iter()
+                .any(|t| t.pid == pid && t.comm == "workload" && t.ppid == 1),
+            "{}: no workload with pid {pid}",
+            dump.display()
+        );
+    }
+    // peek: the tags the workload wrote, read through its page tables.
+    let (anon_mib, anon) = workload_anon(&v);
+    let pages = anon_mib << 20 >> 12;
+    for n in [0, 1, pages / 2, pages - 1] {
+        let out = run(
+            "peek",
+            &[
+                &v.elf(),
+                &pid.to_string(),
+                &format!("{:#x}", anon + n * 4096),
+                &"16",
+            ],
+        );
+        assert!(
+            out.ends_with(" KTYPE-ANON page=\n"),
+            "{suite}: peek of the workload's page {n}: {out}"
+        );
+        let tag = run(
+            "peek",
+            &[
+                &v.elf(),
+                &pid.to_string(),
+                &format!("{:#x}", anon + n * 4096 + 16),
+                &"16",
+            ],
+        );
+        let digits = n.to_string();
+        assert!(
+            tag.split("  ")
+                .last()
+                .is_some_and(|t| t.starts_with(&digits)),
+            "{suite}: page {n}'s tag reads {tag}"
+        );
+    }
+    // drop_process: level 0 plus the workload's memory dropped.
+    let out = repo_root().join(format!("target/examples-{suite}.kdump"));
+    let report = run("drop_process", &[&v.elf(), &out, &"workload", &"0"]);
+    let dropped: u64 = report
+        .lines()
+        .last()
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{suite}: drop_process printed {report}"));
+    assert!(
+        dropped >= pages,
+        "{suite}: {dropped} pages dropped, but the workload filled {pages}"
+    );
+    let src = Dump::open(v.elf()).unwrap_or_else(|e| panic!("{e}"));
+    let filtered = Dump::open(&out).unwrap_or_else(|e| panic!("{e}"));
+    let mut buf = vec![0u8; 4096];
+    let (mut tagged, mut excluded) = (0u64, 0u64);
+    for pfn in 0..src.max_pfn() {
+        if filtered.phys().page_state(pfn) == PageState::Excluded {
+            excluded += 1;
+        }
+        if src.phys().read_phys(pfn * 4096, &mut buf).is_ok()
+            && buf.starts_with(b"KTYPE-ANON page=")
+        {
+            tagged += 1;
+            assert_eq!(
+                filtered.phys().page_state(pfn),
+                PageState::Excluded,
+                "{suite}: the workload's page at pfn {pfn:#x} is still in the output"
+            );
+        }
+    }
+    assert_eq!(tagged, pages, "{suite}: tagged pages in the source");
+    assert_eq!(excluded, dropped, "{suite}: excluded pages in the output");
+    std::fs::remove_file(&out).ok();
+    eprintln!(
+        "{suite}: ps = drgn ({} tasks); peek reads the workload's tags; drop_process dropped {dropped} pages ({tagged} tagged)",
+        theirs.len()
+    );
+}
+
+#[test]
+fn examples_on_6_1() {
+    check("bookworm");
+}
+
+#[test]
+fn examples_on_6_12() {
+    check("trixie");
+}
+
+#[test]
+fn examples_on_newest() {
+    check("sid");
+}
