@@ -290,6 +290,13 @@ fn level_31_plus_my_rule_with_progress() {
         summary.end_pfn.div_ceil(opts.window_len())
     );
 
+    // Asked for a window the options it was made with do not cut: refused
+    // (its counts would be wrong), as a selector error.
+    let mut keep = vec![0u64; 4];
+    let e = selector.first.first.select(64, &mut keep).unwrap_err();
+    assert!(matches!(e, WriteError::Selector { .. }), "{e}");
+    assert!(e.to_string().contains("0x40"), "{e}");
+
     // The progress.
     let seen = seen.lock().unwrap().clone();
     let windows = summary.end_pfn.div_ceil(opts.window_len());

@@ -331,7 +331,8 @@ pub fn run(args: &FilterArgs) -> Result<(FilterSummary, String), RunError> {
 /// A bar of pages written; it says `classifying` until the first pass
 /// knows how many pages are kept (its length).
 fn progress_bar(level: u32) -> indicatif::ProgressBar {
-    let p = indicatif::ProgressBar::new(0);
+    // Length 1 until the pages kept are known: an empty bar, not a full 0 of 0.
+    let p = indicatif::ProgressBar::new(1);
     p.set_style(
         indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} pages")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
@@ -340,13 +341,17 @@ fn progress_bar(level: u32) -> indicatif::ProgressBar {
     p
 }
 
-/// The writer's progress shown on `bar`: windows classified, then pages
-/// written of those kept.
+/// The writer's progress shown on `bar`: which window is classified (in
+/// its message, the bar empty), then pages written of those kept.
 fn progress_to(bar: indicatif::ProgressBar, level: u32) -> ProgressFn {
     ProgressFn::new(move |p: Progress| {
         if !p.sized() {
-            bar.set_length(p.windows);
-            bar.set_position(p.windows_sized);
+            // The bar is of pages written: empty while windows are classified.
+            bar.set_message(format!(
+                "classifying -d {level}, window {} of {}",
+                p.windows_sized + 1,
+                p.windows
+            ));
             return;
         }
         if bar.length() != Some(p.total) {
