@@ -17,6 +17,9 @@ bash scripts/fixtures.sh kdump
 step "format and lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# examples/ is a crate outside the workspace (what a user's own tool looks like).
+cargo fmt --manifest-path examples/Cargo.toml --check
+cargo clippy --manifest-path examples/Cargo.toml --locked --target-dir target -- -D warnings
 
 step "fuzz targets build (their own workspace: fuzz/)"
 cargo build --locked --manifest-path fuzz/Cargo.toml --target-dir target/fuzz-build
