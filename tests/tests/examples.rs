@@ -12,10 +12,13 @@
 //! - `drop_process` (dump level 0 plus "drop the workload's memory") writes
 //!   a dump in which every page the workload tagged is excluded, and at least
 //!   as many pages are dropped as the workload said it filled.
+//!
+//! The arm64 dumps get the same runs, with the guest's console instead of
+//! drgn for `ps` (no arm64 `-dbg` vmlinux here).
 
 use dumptool::dump::{Dump, PageState};
 use ktype_tests::drgn;
-use ktype_tests::fixtures::{kernel, repo_root, vmcore, Vmcore};
+use ktype_tests::fixtures::{kernel, repo_root, vmcore, vmcore_arm64, Vmcore};
 use ktype_tests::guest::workload_pid;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -123,16 +126,25 @@ fn check(suite: &'static str) {
             dump.display()
         );
     }
+    user_memory(&v, pid);
+    eprintln!("{suite}: ps = drgn ({} tasks)", theirs.len());
+}
+
+/// `peek` and `drop_process` on the workload (pid `pid`) of `v`'s ELF dump.
+fn user_memory(v: &Vmcore, pid: u64) {
+    let suite = v.suite;
     // peek: the tags the workload wrote, read through its page tables.
-    let (anon_mib, anon) = workload_anon(&v);
-    let pages = anon_mib << 20 >> 12;
+    let (anon_mib, anon) = workload_anon(v);
+    let src = Dump::open(v.elf()).unwrap_or_else(|e| panic!("{e}"));
+    let page = src.page_size();
+    let pages = (anon_mib << 20) / page;
     for n in [0, 1, pages / 2, pages - 1] {
         let out = run(
             "peek",
             &[
                 &v.elf(),
                 &pid.to_string(),
-                &format!("{:#x}", anon + n * 4096),
+                &format!("{:#x}", anon + n * page),
                 &"16",
             ],
         );
@@ -145,7 +157,7 @@ fn check(suite: &'static str) {
             &[
                 &v.elf(),
                 &pid.to_string(),
-                &format!("{:#x}", anon + n * 4096 + 16),
+                &format!("{:#x}", anon + n * page + 16),
                 &"16",
             ],
         );
@@ -170,15 +182,14 @@ fn check(suite: &'static str) {
         dropped >= pages,
         "{suite}: {dropped} pages dropped, but the workload filled {pages}"
     );
-    let src = Dump::open(v.elf()).unwrap_or_else(|e| panic!("{e}"));
     let filtered = Dump::open(&out).unwrap_or_else(|e| panic!("{e}"));
-    let mut buf = vec![0u8; 4096];
+    let mut buf = vec![0u8; page as usize];
     let (mut tagged, mut excluded) = (0u64, 0u64);
     for pfn in 0..src.max_pfn() {
         if filtered.phys().page_state(pfn) == PageState::Excluded {
             excluded += 1;
         }
-        if src.phys().read_phys(pfn * 4096, &mut buf).is_ok()
+        if src.phys().read_phys(pfn * page, &mut buf).is_ok()
             && buf.starts_with(b"KTYPE-ANON page=")
         {
             tagged += 1;
@@ -193,8 +204,7 @@ fn check(suite: &'static str) {
     assert_eq!(excluded, dropped, "{suite}: excluded pages in the output");
     std::fs::remove_file(&out).ok();
     eprintln!(
-        "{suite}: ps = drgn ({} tasks); peek reads the workload's tags; drop_process dropped {dropped} pages ({tagged} tagged)",
-        theirs.len()
+        "{suite}: peek reads the workload's tags; drop_process dropped {dropped} pages ({tagged} tagged)"
     );
 }
 
@@ -211,4 +221,57 @@ fn examples_on_6_12() {
 #[test]
 fn examples_on_newest() {
     check("sid");
+}
+
+/// arm64 dumps: no `-dbg` vmlinux here for drgn, so `ps` is checked against
+/// the guest's console (pid 1 `init`, the `workload` with the pid it
+/// printed, child of init), then the workload's memory as on x86_64.
+fn check_arm64(suite: &'static str) {
+    let v = vmcore_arm64(suite);
+    let pid = workload_pid(&v);
+    let tasks = ps(&v.elf());
+    assert!(
+        tasks.iter().any(|t| t.pid == 1 && t.comm == "init"),
+        "{}: no init in {tasks:?}",
+        v.suite
+    );
+    assert!(
+        tasks
+            .iter()
+            .any(|t| t.pid == pid && t.ppid == 1 && t.comm == "workload"),
+        "{}: no workload with pid {pid} in {tasks:?}",
+        v.suite
+    );
+    user_memory(&v, pid);
+}
+
+#[test]
+fn examples_on_arm64_6_12() {
+    check_arm64("trixie");
+}
+
+#[test]
+fn examples_on_arm64_newest() {
+    check_arm64("sid");
+}
+
+/// Debian's 6.1 arm64 kernel has no `CONFIG_KALLSYMS_ALL`: its kallsyms
+/// holds text symbols only, so `init_task`, the head of the task list, has
+/// no address; `ps` says so (naming the symbol and the dump) instead of
+/// printing a partial list.
+#[test]
+fn ps_on_arm64_6_1_names_the_missing_symbol() {
+    let v = vmcore_arm64("bookworm");
+    let bin = examples().join("ps");
+    let out = Command::new(&bin)
+        .arg(v.elf())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "ps on {} succeeded", v.suite);
+    assert!(
+        err.contains("init_task") && err.contains(&*v.elf().to_string_lossy()),
+        "ps on {}: {err}",
+        v.suite
+    );
 }
