@@ -130,3 +130,15 @@ pub fn all_tasks(mem: &dyn KernelRead) -> Result<Vec<Task>, Box<dyn Error>> {
     }
     Ok(out)
 }
+
+/// What an example's `main` returns: success, or the error printed on
+/// stderr after the program's name (its causes included) and exit status 1.
+pub fn exit_status(program: &str, result: Result<(), Box<dyn Error>>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{program}: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

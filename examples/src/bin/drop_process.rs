@@ -91,11 +91,5 @@ fn run() -> Result<(), Box<dyn Error>> {
 }
 
 fn main() -> std::process::ExitCode {
-    match run() {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("drop_process: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    ktype_examples::exit_status("drop_process", run())
 }

@@ -36,11 +36,5 @@ fn run() -> Result<(), Box<dyn Error>> {
 }
 
 fn main() -> std::process::ExitCode {
-    match run() {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("ps: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    ktype_examples::exit_status("ps", run())
 }
