@@ -26,3 +26,9 @@ pub mod format;
 pub mod kernel;
 pub mod layout_dump;
 pub mod write;
+
+/// The README's Rust examples (ktype's and dumptool's), compiled as doctests
+/// so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -110,8 +110,3 @@ pub use resolution::{resolve, resolve_symbols, Report, ResolveError, Scope};
 
 #[doc(hidden)]
 pub use linkme;
-
-/// The README's Rust example, compiled as a doctest so it stays true.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;

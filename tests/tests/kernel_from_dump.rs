@@ -138,6 +138,9 @@ fn declared_symbols_are_filled_from_the_dump() {
         let dump = Dump::open(vmcore(suite).elf()).unwrap_or_else(|e| panic!("{e}"));
         let k = CrashedKernel::open(&dump).unwrap_or_else(|e| panic!("{e}"));
         k.resolve_all().unwrap_or_else(|e| panic!("{suite}: {e}"));
+        // This test's own declarations: resolution is per crate.
+        k.resolve(ktype_runtime::this_crate!())
+            .unwrap_or_else(|e| panic!("{suite}: {e}"));
         let offset = u64::from_str_radix(
             dump.vmcoreinfo()
                 .expect("vmcoreinfo")

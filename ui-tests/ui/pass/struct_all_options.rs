@@ -56,9 +56,17 @@ mod bindings {
         pub as_page: KPtr<Page>,
     }
 
-    /// No members: only the size is bound.
-    #[kernel_struct]
+    /// No members: only the size is bound. In a resolution group of its own.
+    #[kernel_struct(group = "ui_pass_extra")]
     pub struct Opaque {}
+
+    /// A member named like a generated function: its owned getter is left
+    /// out (read it through `as_view()`), the view has it.
+    #[kernel_struct]
+    pub struct WithSize {
+        /// The kernel's `size` member.
+        pub size: u32,
+    }
 
     /// Never used outside this module: no dead-code warnings either.
     #[kernel_struct]
@@ -67,7 +75,9 @@ mod bindings {
     }
 }
 
-use bindings::{ListHead, MyUnion, Opaque, Page};
+use bindings::{ListHead, MyUnion, Opaque, Page, WithSize};
+use ktype_runtime::memory::FlatMemory;
+use ktype_runtime::{this_crate, KernelStruct, ReadError, Scope};
 
 fn main() {
     // Nothing is resolved here: every fallible accessor reports it.
@@ -83,4 +93,23 @@ fn main() {
     let _: fn(&bindings::PageView<'static>) -> bindings::ListHeadView<'static> =
         bindings::PageView::lru;
     let _: fn(&bindings::PageView<'static>) -> [u8; 4] = |v| v.alt().unwrap_or_default();
+    // Owned values: the same getters, read from kernel memory.
+    let mem = FlatMemory::new(0x1000, &[0; 64]);
+    assert!(matches!(Page::read(&mem, 0x1000), Err(ReadError::View(_))));
+    let _: fn(&Page) -> Option<u32> = Page::page_type;
+    let _: fn(&Page) -> bindings::ListHeadView<'_> = Page::lru;
+    let _: fn(&Page) -> u64 = Page::kernel_address;
+    let _: fn(&WithSize) -> u32 = |s| s.as_view().size();
+    let _: fn(&ListHead, &FlatMemory<'_>) -> Result<ListHead, ReadError> =
+        |l, m| l.next().read(m);
+    let _: fn() -> u64 = Page::flags_bit_offset;
+    let _: fn() -> Option<u32> = Page::page_type_bits;
+    fn generic<T: KernelStruct>() -> &'static str {
+        T::descriptor().rust_name
+    }
+    assert_eq!(generic::<Page>(), "Page");
+    // Scopes: this crate's declarations, but not the group's.
+    assert!(this_crate!().structs().iter().any(|d| d.rust_name == "Page"));
+    assert!(!this_crate!().structs().iter().any(|d| d.rust_name == "Opaque"));
+    assert_eq!(Scope::Group("ui_pass_extra").structs().len(), 1);
 }
