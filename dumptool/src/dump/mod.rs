@@ -249,11 +249,10 @@ impl Dump {
         };
         reader.set_page_size(page_size);
         let max_pfn = reader.phys_end().div_ceil(page_size);
-        let machine = match reader.machine() {
-            m => crate::arch::Arch::from_elf_machine(m)
-                .map(|a| a.machine().to_string())
-                .unwrap_or_else(|| format!("ELF machine {m}")),
-        };
+        let m = reader.machine();
+        let machine = crate::arch::Arch::from_elf_machine(m)
+            .map(|a| a.machine().to_string())
+            .unwrap_or_else(|| format!("ELF machine {m}"));
         Ok(Dump {
             path: path.to_path_buf(),
             format,
