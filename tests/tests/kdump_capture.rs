@@ -7,6 +7,12 @@
 //! RSS). The dumptool in the guest is this workspace's release build, made
 //! here, so the test checks today's code.
 //!
+//! Before the crash, the first kernel runs `dumptool info --live` and
+//! `dumptool dmesg --live` on itself (`/proc/kcore`, `/proc/kallsyms`,
+//! `/sys/kernel/btf`): info must name the guest's `uname -r` and list the
+//! modules of its `/proc/modules`, the live log must hold every line of the
+//! guest's busybox `dmesg` taken just before, timestamps included.
+//!
 //! Checked: the capture kernel really ran from the panic and read
 //! /proc/vmcore; `dumptool info` names the kernel's release; for each
 //! variant (lzo, zlib, and lzo through `-F | makedumpfile -R`) dumptool's
