@@ -17,6 +17,8 @@ bash scripts/fixtures.sh kdump
 step "format and lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# rustdoc: no broken or ambiguous intra-doc links, no private items linked from public docs.
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --locked
 # examples/ is a crate outside the workspace (what a user's own tool looks like).
 cargo fmt --manifest-path examples/Cargo.toml --check
 cargo clippy --manifest-path examples/Cargo.toml --locked --target-dir target -- -D warnings

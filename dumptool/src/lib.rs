@@ -7,7 +7,7 @@
 //! - [`dump`]: readers of ELF, kdump-compressed and flattened dumps; VMCOREINFO.
 //! - [`arch`]: address translation of x86_64 and arm64 dumps, chosen from the
 //!   dump at run time; user addresses through a process's page tables.
-//! - [`format`]: the on-disk formats (kdump, flattened, ELF, notes, codecs),
+//! - [`format`](mod@format): the on-disk formats (kdump, flattened, ELF, notes, codecs),
 //!   one definition each for the readers and the writers.
 //! - [`kernel`]: the crashed kernel from its dump alone (kallsyms, BTF, modules).
 //! - [`filter`]: page classification with makedumpfile's dump levels, and erasers.

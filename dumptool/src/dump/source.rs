@@ -207,8 +207,8 @@ enum Store {
 }
 
 /// A plain dump file, read through bounded memory-mapped windows (or bytes
-/// already in memory). However large the dump, at most [`WINDOWS`] windows
-/// of [`WINDOW`] bytes are mapped for page reads, so the page tables of the
+/// already in memory). However large the dump, at most four windows
+/// of 4 MiB are mapped for page reads, so the page tables of the
 /// mappings stay small: `/proc/vmcore` maps its old memory eagerly, two
 /// MiB of page tables per GiB mapped. Tables kept for the dump's lifetime
 /// (BTF, kallsyms, bitmaps) get mappings of their own ([`Source::region`]).
