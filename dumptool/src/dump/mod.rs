@@ -249,11 +249,10 @@ impl Dump {
         };
         reader.set_page_size(page_size);
         let max_pfn = reader.phys_end().div_ceil(page_size);
-        let machine = match reader.machine() {
-            m => crate::arch::Arch::from_elf_machine(m)
-                .map(|a| a.machine().to_string())
-                .unwrap_or_else(|| format!("ELF machine {m}")),
-        };
+        let m = reader.machine();
+        let machine = crate::arch::Arch::from_elf_machine(m)
+            .map(|a| a.machine().to_string())
+            .unwrap_or_else(|| format!("ELF machine {m}"));
         Ok(Dump {
             path: path.to_path_buf(),
             format,
@@ -279,11 +278,16 @@ impl Dump {
             None => Dump::parse_vmcoreinfo(notes.vmcoreinfo()),
         };
         let h = reader.header();
-        let (page_size, max_pfn, machine) = (
-            u64::from(h.block_size),
-            h.max_mapnr,
-            h.utsname.machine.clone(),
-        );
+        let (page_size, max_pfn) = (u64::from(h.block_size), h.max_mapnr);
+        // qemu writes "Unknown" (it does not know the guest's uname): then VMCOREINFO tells.
+        let machine = match crate::arch::Arch::from_machine(&h.utsname.machine) {
+            None => vmcoreinfo
+                .as_ref()
+                .and_then(crate::arch::Arch::from_vmcoreinfo)
+                .map(|a| a.machine().to_string())
+                .unwrap_or_else(|| h.utsname.machine.clone()),
+            Some(_) => h.utsname.machine.clone(),
+        };
         Ok(Dump {
             path: path.to_path_buf(),
             format,
