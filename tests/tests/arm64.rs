@@ -173,3 +173,82 @@ fn arm64_outputs_record_the_architecture() {
         std::fs::remove_file(&path).unwrap();
     }
 }
+
+/// A process's memory through its own page tables
+/// ([`KernelMemory::read_user`]), on both architectures: the workload's
+/// anonymous pages, found at the address it printed on the guest console
+/// through its `mm->pgd` (task list from `init_task`, offsets from BTF), start
+/// with the tags it wrote. Kernels whose kallsyms has `init_task` (x86_64
+/// bookworm; arm64 trixie and sid, built with `CONFIG_KALLSYMS_ALL`).
+#[test]
+fn user_memory_through_a_process_page_tables() {
+    use ktype_runtime::btf::Kind;
+    use ktype_tests::fixtures::{vmcore, Vmcore};
+    let check = |v: Vmcore| {
+        let console = std::fs::read_to_string(v.dir.join("console.log")).unwrap();
+        let line = console
+            .lines()
+            .find(|l| l.starts_with("workload: anon"))
+            .expect("workload line");
+        let anon = u64::from_str_radix(
+            line.split(" at 0x")
+                .nth(1)
+                .unwrap()
+                .split(',')
+                .next()
+                .unwrap(),
+            16,
+        )
+        .unwrap();
+        let pid = ktype_tests::guest::workload_pid_in(&console).unwrap() as i32;
+        let dump = open(&v.elf());
+        let kernel = CrashedKernel::open(&dump).unwrap_or_else(|e| panic!("{e}"));
+        let btf = kernel.vmlinux_btf();
+        let off = |ty: &str, path: &str| {
+            let id = btf.find_unique(ty, Kind::Struct).unwrap().id();
+            btf.member_path(id, path).unwrap().byte_offset()
+        };
+        let (tasks, pid_off, mm_off, pgd_off) = (
+            off("task_struct", "tasks"),
+            off("task_struct", "pid"),
+            off("task_struct", "mm"),
+            off("mm_struct", "pgd"),
+        );
+        let mem = kernel.memory();
+        let head = kernel.kallsyms().lookup("init_task").unwrap() + tasks;
+        let mut next = mem.read_u64(head).unwrap();
+        let mut pgd = None;
+        while next != head && pgd.is_none() {
+            let task = next - tasks;
+            if mem.read_i32(task + pid_off).unwrap() == pid {
+                let mm = mem.read_u64(task + mm_off).unwrap();
+                pgd = Some(mem.read_u64(mm + pgd_off).unwrap());
+            }
+            next = mem.read_u64(next).unwrap();
+        }
+        let pgd = pgd.unwrap_or_else(|| panic!("{}: no task with pid {pid}", v.suite));
+        let page = 1u64
+            << dump
+                .vmcoreinfo()
+                .unwrap()
+                .page_size
+                .unwrap()
+                .trailing_zeros();
+        for n in [0u64, 1, 77, 1000] {
+            let mut b = [0u8; 32];
+            mem.read_user(pgd, anon + n * page, &mut b)
+                .unwrap_or_else(|e| panic!("{}: page {n}: {e}", v.suite));
+            let tag = format!("KTYPE-ANON page={n}\0");
+            assert_eq!(&b[..tag.len()], tag.as_bytes(), "{}: page {n}", v.suite);
+        }
+        // A kernel address is no user address.
+        assert!(mem.translate_user(pgd, head).is_err());
+        eprintln!(
+            "{}: pid {pid}, pgd {pgd:#x}: anonymous pages read through it",
+            v.suite
+        );
+    };
+    check(vmcore("bookworm"));
+    check(vmcore_arm64("trixie"));
+    check(vmcore_arm64("sid"));
+}
