@@ -145,6 +145,9 @@ fn arm64_outputs_record_the_architecture() {
         assert_eq!(out.machine(), "aarch64", "{name}");
         if let Some(h) = out.kdump_header() {
             assert_eq!(h.utsname.machine, "aarch64");
+            // As makedumpfile and qemu record it on arm64: PHYS_OFFSET.
+            let phys_offset = src.vmcoreinfo().unwrap().number("PHYS_OFFSET").unwrap();
+            assert_eq!(h.phys_base, phys_offset as u64);
         } else {
             let raw = std::fs::read(&path).unwrap();
             assert_eq!(u16::from_le_bytes([raw[18], raw[19]]), 183, "e_machine");
