@@ -13,6 +13,7 @@ bash scripts/fixtures.sh tools
 bash scripts/fixtures.sh kernels
 bash scripts/fixtures.sh vmcores
 bash scripts/fixtures.sh kdump
+bash scripts/fixtures.sh arm64
 
 step "format and lints"
 cargo fmt --all --check

@@ -16,7 +16,8 @@
 //!
 //! arm64 dumps (`scripts/fixtures.sh arm64`) are compared with sid's arm64
 //! makedumpfile, run under qemu-aarch64-static, at each dump level bit alone
-//! and at 31 (the emulated anchor costs seconds per run). Where that
+//! and at 31 (the emulated anchor costs seconds per run; every level with
+//! `KTYPE_ARM64_ALL_LEVELS=1`). Where that
 //! makedumpfile cannot read a kernel at all (4 KiB pages with 52-bit
 //! addresses), the test checks that it still refuses, and that our
 //! classification runs with every rule on.
@@ -183,7 +184,13 @@ fn check_arm64(suite: &'static str) {
     let tool = makedumpfile_sid_arm64();
     // The fixture has the anchor's kdump-lzo exactly when the anchor read the dump.
     if v.kdump_lzo().exists() {
-        check(v, &[(tool, "arm64 makedumpfile (sid)")], &ARM64_LEVELS);
+        // KTYPE_ARM64_ALL_LEVELS=1: every level 0-31 (about 4 minutes more per kernel).
+        let all: Vec<u32> = (0..=31).collect();
+        let levels = match std::env::var_os("KTYPE_ARM64_ALL_LEVELS") {
+            Some(_) => &all[..],
+            None => &ARM64_LEVELS[..],
+        };
+        check(v, &[(tool, "arm64 makedumpfile (sid)")], levels);
         return;
     }
     // No anchor: makedumpfile must still refuse this kernel (when it learns

@@ -65,6 +65,19 @@ impl Arch {
         }
     }
 
+    /// The architecture whose own entries a VMCOREINFO note has, for files
+    /// that do not name theirs (qemu's kdump files say `Unknown`):
+    /// `NUMBER(kimage_voffset)` is arm64's, `SYMBOL(init_top_pgt)` x86_64's.
+    pub fn from_vmcoreinfo(info: &crate::dump::VmcoreInfo) -> Option<Arch> {
+        if info.number("kimage_voffset").is_some() {
+            Some(Arch::Arm64)
+        } else if info.symbol("init_top_pgt").is_some() {
+            Some(Arch::X86_64)
+        } else {
+            None
+        }
+    }
+
     /// The dump's architecture, from what its file says ([`Dump::machine`]).
     pub fn of(dump: &Dump) -> Option<Arch> {
         Arch::from_machine(dump.machine())

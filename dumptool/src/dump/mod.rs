@@ -278,11 +278,16 @@ impl Dump {
             None => Dump::parse_vmcoreinfo(notes.vmcoreinfo()),
         };
         let h = reader.header();
-        let (page_size, max_pfn, machine) = (
-            u64::from(h.block_size),
-            h.max_mapnr,
-            h.utsname.machine.clone(),
-        );
+        let (page_size, max_pfn) = (u64::from(h.block_size), h.max_mapnr);
+        // qemu writes "Unknown" (it does not know the guest's uname): then VMCOREINFO tells.
+        let machine = match crate::arch::Arch::from_machine(&h.utsname.machine) {
+            None => vmcoreinfo
+                .as_ref()
+                .and_then(crate::arch::Arch::from_vmcoreinfo)
+                .map(|a| a.machine().to_string())
+                .unwrap_or_else(|| h.utsname.machine.clone()),
+            Some(_) => h.utsname.machine.clone(),
+        };
         Ok(Dump {
             path: path.to_path_buf(),
             format,

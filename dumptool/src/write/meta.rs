@@ -107,10 +107,17 @@ fn kernel_utsname(src: &Dump) -> Option<Utsname> {
 }
 
 /// `phys_base`: VMCOREINFO's `NUMBER(phys_base)` (qemu's kdump header
-/// value is wrong under KASLR), else the source kdump header's, else 0.
+/// value is wrong under KASLR; arm64 has `NUMBER(PHYS_OFFSET)` instead, which
+/// makedumpfile and qemu record there), else the source kdump header's, else 0.
 pub(crate) fn phys_base(src: &Dump) -> u64 {
     src.vmcoreinfo()
-        .and_then(|v| v.phys_base)
+        .and_then(|v| {
+            v.phys_base.or_else(|| {
+                (crate::arch::Arch::of(src) == Some(crate::arch::Arch::Arm64))
+                    .then(|| v.number("PHYS_OFFSET").map(|n| n as u64))
+                    .flatten()
+            })
+        })
         .or_else(|| src.kdump_header().map(|h| h.phys_base))
         .unwrap_or(0)
 }
