@@ -2,8 +2,9 @@
 # /kdump/guest.sh of the kdump guest (scripts/kdump_run.sh); /init (guest-init.sh) hands over to it.
 #
 #   guest.sh crash     first kernel, after the workload: read the running kernel with
-#                      `dumptool info --live` and `dumptool dmesg --live` (outputs, with the
-#                      guest's own view, in results/live/ on /dev/vdb), load the capture
+#                      `dumptool info --live`, `dumptool dmesg --live` and, when present, the
+#                      examples' ps as /bin/ktype-ps (outputs, with the guest's own view, in
+#                      results/live/ on /dev/vdb), load the capture
 #                      kernel with `kexec -p` and crash the kernel through sysrq
 #   guest.sh capture   capture kernel (/proc/vmcore exists): run every line of
 #                      /etc/kdump/commands on /proc/vmcore under `measure`, results on the
@@ -38,6 +39,14 @@ live() {
 	echo "info=$?" >status.txt
 	dumptool dmesg --live >dmesg.stdout 2>dmesg.stderr
 	echo "dmesg=$?" >>status.txt
+	# The examples' ps (kdump_run.sh --tool ktype-ps=...), with the processes as /proc lists them
+	# just before and the shell's pid (ps's parent).
+	if [ -x /bin/ktype-ps ]; then
+		echo $$ >shell-pid.txt
+		for f in /proc/[0-9]*/stat; do cat "$f" 2>/dev/null; done >proc-stat.txt
+		ktype-ps /proc/kcore >ps.stdout 2>ps.stderr
+		echo "ps=$?" >>status.txt
+	fi
 	say "live runs: $(tr '\n' ' ' <status.txt)"
 	cd /
 	sync

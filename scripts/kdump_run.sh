@@ -5,14 +5,15 @@
 # outputs, time and peak memory to a second ext4 disk, which is read back here without mounting.
 #
 #   scripts/kdump_run.sh --suite SUITE --dumptool BIN --commands FILE --out DIR
-#                        [--mem MiB] [--crashkernel MiB] [--timeout SECONDS]
+#                        [--tool NAME=BIN]... [--mem MiB] [--crashkernel MiB] [--timeout SECONDS]
 #
 # COMMANDS: one run per line, `NAME SHELL-COMMAND` (see kdump-guest.sh), e.g.
 #   lzo-dumptool  dumptool filter -d 31 -l $VMCORE lzo-dumptool.kdump
 # BIN: a dynamically linked dumptool; it goes into the initramfs with the libraries `ldd` lists
-# and the host's loader (the initramfs is made each run, from this binary). The rest of the
-# guest (busybox, modules, kexec, makedumpfile-sid) is the `scripts/fixtures.sh kdump SUITE`
-# fixture, made first if missing.
+# and the host's loader (the initramfs is made each run, from this binary). --tool adds another
+# such program as /bin/NAME (e.g. the examples' ps, which kdump-guest.sh runs live when present).
+# The rest of the guest (busybox, modules, kexec, makedumpfile-sid) is the
+# `scripts/fixtures.sh kdump SUITE` fixture, made first if missing.
 #
 # DIR (replaced when it is an earlier run's) gets: console.log (both kernels), results/ (the disk's results folder: results.txt,
 # NAME.stdout, NAME.stderr, the outputs, meminfo-*.txt, capture.txt, dmesg.txt, and live/: the first
@@ -28,15 +29,17 @@ die() {
 	exit 1
 }
 usage() {
-	sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
 suite="" dumptool="" commands="" out="" mem=1024 crashkernel=256 timeout=900
+tools=()
 while (($#)); do
 	case $1 in
 	--suite) suite=${2:-} ;;
 	--dumptool) dumptool=${2:-} ;;
+	--tool) tools+=("${2:-}") ;;
 	--commands) commands=${2:-} ;;
 	--out) out=${2:-} ;;
 	--mem) mem=${2:-} ;;
@@ -50,6 +53,9 @@ done
 [[ $suite =~ ^[a-z]+$ ]] || die "--suite SUITE is required (bookworm, trixie, sid)"
 [[ -n $dumptool && -x $dumptool ]] || die "--dumptool: '$dumptool' is not an executable file"
 [[ -n $commands && -f $commands ]] || die "--commands: '$commands' is not a file"
+for tool in "${tools[@]}"; do
+	[[ $tool =~ ^[a-z0-9_-]+=(.+)$ && -x ${BASH_REMATCH[1]} ]] || die "--tool: '$tool' is not NAME=EXECUTABLE"
+done
 [[ -n $out ]] || die "--out DIR is required"
 [[ $mem =~ ^[0-9]+$ && $crashkernel =~ ^[0-9]+$ && $timeout =~ ^[0-9]+$ ]] ||
 	die "--mem, --crashkernel and --timeout take whole numbers"
@@ -93,11 +99,14 @@ cp "$commands" "$r/etc/kdump/commands"
 capture_append="console=ttyS0 reset_devices nr_cpus=1 irqpoll panic=1"
 printf 'CAPTURE_APPEND="%s"\n' "$capture_append" >"$r/etc/kdump/params"
 
-# tool: dumptool (debug info stripped) with the libraries ldd lists and the host's loader, at
-# the paths the binary asks for.
+# tool: dumptool and each --tool (debug info stripped) with the libraries ldd lists and the
+# host's loader, at the paths the binaries ask for.
 t=$work/tool
 mkdir -p "$t/bin"
-objcopy --strip-debug "$dumptool" "$t/bin/dumptool" || die "objcopy --strip-debug $dumptool failed"
+programs=("dumptool=$dumptool" "${tools[@]}")
+for p in "${programs[@]}"; do
+	objcopy --strip-debug "${p#*=}" "$t/bin/${p%%=*}" || die "objcopy --strip-debug ${p#*=} failed"
+done
 # dumptool under makedumpfile's name (it then takes makedumpfile's command line), outside PATH:
 # the commands run kdump-tools' own command lines as `/opt/dumptool/makedumpfile ...`.
 mkdir -p "$t/opt/dumptool"
@@ -106,9 +115,10 @@ while read -r lib; do
 	[[ -n $lib ]] || continue
 	mkdir -p "$t$(dirname "$lib")"
 	cp -L "$lib" "$t$lib"
-done < <(ldd "$dumptool" | awk '/not found/ { print "MISSING " $1; next } $2 == "=>" && $3 ~ /^\// { print $3; next } $1 ~ /^\// { print $1 }' |
-	sed 's/^MISSING \(.*\)/\/nonexistent\/\1/')
-[[ ! -e $t/nonexistent ]] || die "ldd $dumptool: libraries not found: $(ls "$t/nonexistent")"
+done < <(for p in "${programs[@]}"; do ldd "${p#*=}"; done |
+	awk '/not found/ { print "MISSING " $1; next } $2 == "=>" && $3 ~ /^\// { print $3; next } $1 ~ /^\// { print $1 }' |
+	sed 's/^MISSING \(.*\)/\/nonexistent\/\1/' | sort -u)
+[[ ! -e $t/nonexistent ]] || die "ldd ${programs[*]}: libraries not found: $(ls "$t/nonexistent")"
 compgen -G "$t/lib*/ld-linux-x86-64.so.2" >/dev/null || die "ldd $dumptool lists no ld-linux-x86-64.so.2"
 
 cpio_gz() { # DIR OUT

@@ -5,6 +5,7 @@
 pub mod bpftool;
 pub mod drgn;
 pub mod dump_navigate;
+pub mod examples;
 pub mod fixtures;
 pub mod guest;
 pub mod pahole;

@@ -18,35 +18,15 @@
 
 use dumptool::dump::{Dump, PageState};
 use ktype_tests::drgn;
+use ktype_tests::examples;
 use ktype_tests::fixtures::{kernel, repo_root, vmcore, vmcore_arm64, Vmcore};
 use ktype_tests::guest::workload_pid;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::OnceLock;
-
-/// Builds `examples/` once (release, in the workspace's target folder so
-/// that dumptool's release build is reused) and returns its binaries' folder.
-fn examples() -> &'static Path {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let root = repo_root();
-        let target = root.join("target");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let st = Command::new(cargo)
-            .args(["build", "--release", "--locked", "--manifest-path"])
-            .arg(root.join("examples/Cargo.toml"))
-            .arg("--target-dir")
-            .arg(&target)
-            .status()
-            .expect("run cargo");
-        assert!(st.success(), "cargo build of examples/ failed: {st}");
-        target.join("release")
-    })
-}
 
 /// Runs example `name` with `args`; its standard output.
 fn run(name: &str, args: &[&dyn AsRef<std::ffi::OsStr>]) -> String {
-    let bin = examples().join(name);
+    let bin = examples::program(name);
     let out = Command::new(&bin)
         .args(args.iter().map(|a| a.as_ref()))
         .output()
@@ -63,35 +43,8 @@ fn run(name: &str, args: &[&dyn AsRef<std::ffi::OsStr>]) -> String {
 
 /// `ps DUMP` as drgn's task records, sorted.
 fn ps(dump: &Path) -> Vec<drgn::Task> {
-    let text = run("ps", &[&dump]);
-    let mut lines = text.lines();
-    assert_eq!(
-        lines
-            .next()
-            .map(|l| l.split_whitespace().collect::<Vec<_>>()),
-        Some(vec!["PID", "PPID", "S", "COMM"]),
-        "ps {}: header",
-        dump.display()
-    );
-    let mut tasks: Vec<drgn::Task> = lines
-        .map(|l| {
-            // `{pid:>7} {ppid:>7} {state} {comm}`
-            let field = |r: std::ops::Range<usize>| {
-                l.get(r)
-                    .unwrap_or_else(|| panic!("ps: short line {l:?}"))
-                    .trim()
-            };
-            let num = |s: &str| s.parse().unwrap_or_else(|e| panic!("ps: {l:?}: {e}"));
-            drgn::Task {
-                pid: num(field(0..7)),
-                ppid: num(field(8..15)),
-                state: field(16..17).chars().next().unwrap_or('?'),
-                comm: l.get(18..).unwrap_or("").to_string(),
-            }
-        })
-        .collect();
-    tasks.sort();
-    tasks
+    examples::parse_ps(&run("ps", &[&dump]))
+        .unwrap_or_else(|e| panic!("ps {}: {e}", dump.display()))
 }
 
 /// The workload's `anon N MiB at 0xADDR` from the guest's console.
@@ -262,7 +215,7 @@ fn examples_on_arm64_newest() {
 #[test]
 fn ps_on_arm64_6_1_names_the_missing_symbol() {
     let v = vmcore_arm64("bookworm");
-    let bin = examples().join("ps");
+    let bin = examples::program("ps");
     let out = Command::new(&bin)
         .arg(v.elf())
         .output()

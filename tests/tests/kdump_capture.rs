@@ -29,6 +29,8 @@
 //! smallest that works); `KDUMP_MEM_MIB` the guest's memory.
 
 use dumptool::dump::{Dump, PageState};
+use ktype_tests::drgn;
+use ktype_tests::examples;
 use ktype_tests::fixtures::{kernel, repo_root};
 use ktype_tests::guest::workload_pid_in;
 use std::collections::BTreeSet;
@@ -190,7 +192,7 @@ fn check_live(suite: &str, live: &Path, release: &str) -> String {
             .unwrap_or_else(|e| panic!("{suite}: live/{name}: {e}"))
     };
     let status = read("status.txt");
-    for run in ["info", "dmesg"] {
+    for run in ["info", "dmesg", "ps"] {
         assert!(
             status.lines().any(|l| l == format!("{run}=0")),
             "{suite}: dumptool {run} --live failed ({status}): {}",
@@ -260,48 +262,88 @@ fn check_live(suite: &str, live: &Path, release: &str) -> String {
         log.contains(&format!("Linux version {release} ")),
         "{suite}: the live log has no banner"
     );
+    let ps = check_live_ps(
+        suite,
+        &read("ps.stdout"),
+        &read("proc-stat.txt"),
+        &read("shell-pid.txt"),
+    );
     format!(
         "live (first kernel): info names {release}, the {modules} modules of /proc/modules; \
-         dmesg holds all {} lines of busybox dmesg ({} lines)",
+         dmesg holds all {} lines of busybox dmesg ({} lines); {ps}",
         theirs.len(),
         ours.len()
     )
 }
 
-/// Tasks, modules and log records drgn finds in `dump` with `vmlinux`'s
-/// debug info (`tests/tests/debugger/walk.py`), as sorted lines; or what
-/// drgn said when it could not walk the dump.
-type Facts = (Vec<String>, Vec<String>, Vec<String>);
+/// Checks the examples' `ps /proc/kcore`, run live in the first kernel,
+/// against the guest's own `/proc/PID/stat` lines read just before it: every
+/// process there is in ps's list with its pid, parent and command (a
+/// kworker's /proc name adds its workqueue to the task's comm), and ps finds
+/// itself running (`R`) as a child of the guest's shell.
+fn check_live_ps(suite: &str, ps: &str, proc_stat: &str, shell_pid: &str) -> String {
+    let ours = examples::parse_ps(ps).unwrap_or_else(|e| panic!("{suite}: live ps: {e}"));
+    // `PID (COMM) S PPID ...`; the comm may hold spaces and parentheses.
+    let theirs: Vec<drgn::Task> = proc_stat
+        .lines()
+        .map(|l| {
+            let bad = || -> ! { panic!("{suite}: proc-stat.txt: unexpected line {l:?}") };
+            let (pid, rest) = l.split_once(" (").unwrap_or_else(|| bad());
+            let (comm, rest) = rest.rsplit_once(") ").unwrap_or_else(|| bad());
+            let mut f = rest.split_whitespace();
+            let state = f
+                .next()
+                .and_then(|s| s.chars().next())
+                .unwrap_or_else(|| bad());
+            let ppid = f
+                .next()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or_else(|| bad());
+            drgn::Task {
+                pid: pid.parse().unwrap_or_else(|_| bad()),
+                ppid,
+                state,
+                comm: comm.to_string(),
+            }
+        })
+        // The `cat`s that read the files are gone when ps runs.
+        .filter(|t| t.comm != "cat")
+        .collect();
+    assert!(
+        theirs.len() > 20,
+        "{suite}: /proc lists {} processes",
+        theirs.len()
+    );
+    for t in &theirs {
+        let found = ours.iter().find(|o| o.pid == t.pid);
+        let same = found.is_some_and(|o| {
+            o.ppid == t.ppid
+                && (o.comm == t.comm
+                    || (o.comm.starts_with("kworker") && t.comm.starts_with(&o.comm)))
+        });
+        assert!(same, "{suite}: /proc has {t:?}, live ps has {found:?}");
+    }
+    let shell: u64 = shell_pid.trim().parse().expect("shell-pid.txt");
+    assert!(
+        ours.iter()
+            .any(|o| o.comm == "ktype-ps" && o.ppid == shell && o.state == 'R'),
+        "{suite}: live ps does not list itself running under the shell (pid {shell})"
+    );
+    format!(
+        "live ps lists {} tasks, each of the {} processes of /proc with its parent and command, and itself running",
+        ours.len(),
+        theirs.len()
+    )
+}
 
-fn drgn_walk(dump: &Path, vmlinux: &Path) -> Result<Facts, String> {
-    let script = repo_root().join("tests/tests/debugger/walk.py");
-    let out = Command::new("python3")
-        .arg(&script)
-        .arg(dump)
-        .arg(vmlinux)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run python3 {}: {e}", script.display()));
-    if !out.status.success() {
-        return Err(format!(
-            "drgn on {} failed: {}\n{}",
-            dump.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let mut facts: Facts = (Vec::new(), Vec::new(), Vec::new());
-    for line in text.lines() {
-        match line.split('\t').next() {
-            Some("task") => facts.0.push(line.to_string()),
-            Some("module") => facts.1.push(line.to_string()),
-            Some("log") => facts.2.push(line.to_string()),
-            _ => {}
-        }
-    }
-    facts.0.sort();
-    facts.1.sort();
-    Ok(facts)
+/// drgn's walk of `dump` (`tests/tests/debugger/walk.py`) with tasks and
+/// modules sorted, for comparing dumps; or what drgn said when it could not
+/// walk it.
+fn drgn_walk(dump: &Path, vmlinux: &Path) -> Result<drgn::Walk, String> {
+    let mut w = drgn::walk(dump, vmlinux, &[])?;
+    w.tasks.sort();
+    w.modules.sort();
+    Ok(w)
 }
 
 /// One line of the guest's results.txt (see scripts/measure.c).
@@ -476,6 +518,8 @@ fn check(suite: &'static str) {
         .arg(&bin)
         .arg("--commands")
         .arg(&cmds)
+        .arg("--tool")
+        .arg(format!("ktype-ps={}", examples::program("ps").display()))
         .arg("--out")
         .arg(&out)
         .args(["--mem", &mem.to_string(), "--crashkernel", &ck.to_string()])
@@ -637,7 +681,7 @@ fn check(suite: &'static str) {
     // filter_vs_makedumpfile.rs) that drgn needs for the pid radix tree:
     // there drgn cannot walk makedumpfile's output, and says so.
     let vmlinux = k.vmlinux_dbg();
-    let ours: Vec<(&str, Facts)> = [
+    let ours: Vec<(&str, drgn::Walk)> = [
         "dumptool-lzo.kdump",
         "dumptool-zlib.kdump",
         "dumptool-elf.elf",
@@ -659,17 +703,14 @@ fn check(suite: &'static str) {
     let pid = workload_pid_in(&console)
         .unwrap_or_else(|| panic!("{suite}: no workload pid on the console"));
     assert!(
-        first
-            .0
-            .iter()
-            .any(|t| t.split('\t').nth(1) == Some(pid.to_string().as_str())),
+        first.tasks.iter().any(|t| t.pid == pid),
         "{suite}: drgn does not find the workload (pid {pid}) in dumptool's outputs"
     );
     assert!(
         first
-            .2
+            .log
             .iter()
-            .any(|l| l.contains(&format!("Linux version {release}"))),
+            .any(|(_, l)| l.contains(&format!("Linux version {release}"))),
         "{suite}: drgn finds no banner in the log of dumptool's outputs"
     );
     let theirs = drgn_walk(&res.join("makedumpfile-lzo.kdump"), &vmlinux);
@@ -689,9 +730,9 @@ fn check(suite: &'static str) {
     writeln!(
         notes,
         "drgn: {} tasks (the workload's pid {pid} among them), {} modules, {} log records in dumptool's lzo, zlib and ELF outputs; {reference}",
-        first.0.len(),
-        first.1.len(),
-        first.2.len()
+        first.tasks.len(),
+        first.modules.len(),
+        first.log.len()
     )
     .unwrap();
 

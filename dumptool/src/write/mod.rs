@@ -250,15 +250,27 @@ pub struct Or<A, B> {
     pub second: B,
 }
 
+/// Asks `first`, then `second` into a scratch bitmap, and folds the second
+/// answer into the first word by word with `fold` (the body of [`And`] and [`Or`]).
+fn select_both(
+    first: &impl PageSelector,
+    second: &impl PageSelector,
+    start_pfn: u64,
+    keep: &mut [u64],
+    fold: fn(&mut u64, u64),
+) -> Result<(), WriteError> {
+    first.select(start_pfn, keep)?;
+    let mut other = vec![0u64; keep.len()];
+    second.select(start_pfn, &mut other)?;
+    for (k, o) in keep.iter_mut().zip(other) {
+        fold(k, o);
+    }
+    Ok(())
+}
+
 impl<A: PageSelector, B: PageSelector> PageSelector for And<A, B> {
     fn select(&self, start_pfn: u64, keep: &mut [u64]) -> Result<(), WriteError> {
-        self.first.select(start_pfn, keep)?;
-        let mut other = vec![0u64; keep.len()];
-        self.second.select(start_pfn, &mut other)?;
-        for (k, o) in keep.iter_mut().zip(other) {
-            *k &= o;
-        }
-        Ok(())
+        select_both(&self.first, &self.second, start_pfn, keep, |k, o| *k &= o)
     }
 
     fn rewrite(&self, pfn: u64, page: &mut [u8]) {
@@ -269,13 +281,7 @@ impl<A: PageSelector, B: PageSelector> PageSelector for And<A, B> {
 
 impl<A: PageSelector, B: PageSelector> PageSelector for Or<A, B> {
     fn select(&self, start_pfn: u64, keep: &mut [u64]) -> Result<(), WriteError> {
-        self.first.select(start_pfn, keep)?;
-        let mut other = vec![0u64; keep.len()];
-        self.second.select(start_pfn, &mut other)?;
-        for (k, o) in keep.iter_mut().zip(other) {
-            *k |= o;
-        }
-        Ok(())
+        select_both(&self.first, &self.second, start_pfn, keep, |k, o| *k |= o)
     }
 
     fn rewrite(&self, pfn: u64, page: &mut [u8]) {
