@@ -88,11 +88,11 @@ fn main() -> ExitCode {
                 let _ = std::io::stdout().write_all(log.text.as_bytes());
                 Ok(String::new())
             }
-            Err(e) => Err(commands::error_text(&*e)),
+            Err(e) => Err(commands::error_text(&e)),
         },
         Command::Btf(args) => commands::btf::run(args).map_err(|e| commands::error_text(&e)),
         Command::Info { target } => {
-            commands::info::run(&target.path()).map_err(|e| commands::error_text(&*e))
+            commands::info::run(&target.path()).map_err(|e| commands::error_text(&e))
         }
         Command::Syms { dump, names } => match commands::syms::run(dump, names) {
             // The symbols found are printed even when others are missing.
@@ -100,7 +100,7 @@ fn main() -> ExitCode {
                 let _ = std::io::stdout().write_all(found.text.as_bytes());
                 found.missing.map_or(Ok(String::new()), Err)
             }
-            Err(e) => Err(commands::error_text(&*e)),
+            Err(e) => Err(commands::error_text(&e)),
         },
     };
     match result {

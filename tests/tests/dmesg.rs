@@ -8,7 +8,7 @@
 //! printk structs missing from BTF (VMCOREINFO fallback), a kernel that
 //! cannot be brought up at all, and log text with bytes makedumpfile escapes.
 
-use dumptool::commands::dmesg;
+use dumptool::commands::{dmesg, ErrorReport};
 use dumptool::dump::Dump;
 use dumptool::kernel::printk::{self, KernelLog, PrintkLayout};
 use dumptool::kernel::CrashedKernel;
@@ -278,4 +278,51 @@ fn dmesg_on_damaged_copies_of_6_12() {
 #[test]
 fn dmesg_on_damaged_copies_of_the_newest_kernel() {
     check_damaged("sid");
+}
+
+/// A dump whose kernel cannot be brought up (no `SYMBOL(kallsyms_names)`)
+/// and whose VMCOREINFO does not locate the ring buffer (`prb`,
+/// `printk_rb_static` renamed): makedumpfile cannot read its log either,
+/// and dumptool's error is the typed "no ring buffer", naming the dump.
+#[test]
+fn dmesg_without_a_ring_buffer_is_a_typed_error() {
+    let v = vmcore("bookworm");
+    let copy = work("no-ring-buffer.elf");
+    std::fs::copy(v.normalised_elf(), &copy).expect("copy the dump");
+    let bytes = std::fs::read(&copy).expect("read the copy");
+    let patches = [
+        rename_vmcoreinfo(&bytes, "SYMBOL(kallsyms_names)="),
+        rename_vmcoreinfo(&bytes, "SYMBOL(prb)="),
+        rename_vmcoreinfo(&bytes, "SYMBOL(printk_rb_static)="),
+    ]
+    .concat();
+    let file = OpenOptions::new()
+        .write(true)
+        .open(&copy)
+        .expect("open the copy");
+    apply(&file, &patches, false);
+    drop(file);
+    assert!(
+        anchor(&copy).is_err(),
+        "makedumpfile reads a log without SYMBOL(prb)"
+    );
+    let e = dmesg::run(&copy).expect_err("a log without a ring buffer");
+    assert!(
+        matches!(
+            &e,
+            printk::DmesgError::Log {
+                path,
+                source: printk::LogError::NoRingBuffer,
+            } if path == &copy
+        ),
+        "{e:?}"
+    );
+    let report = ErrorReport::new(e.kind(), &e);
+    assert_eq!(report.kind, "log_no_ring_buffer");
+    assert!(
+        report.text().starts_with(&*copy.to_string_lossy()),
+        "{}",
+        report.text()
+    );
+    std::fs::remove_file(&copy).ok();
 }

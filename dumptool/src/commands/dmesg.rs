@@ -1,16 +1,13 @@
 //! `dumptool dmesg DUMP`: the kernel log from the dump's printk ring buffer,
 //! as makedumpfile's `--dump-dmesg` writes it.
 
-use crate::kernel::printk::{read_log_at, KernelLog};
+use crate::kernel::printk::{read_log_at, DmesgError, KernelLog};
 use std::path::Path;
-
-/// Errors of `dumptool dmesg`.
-pub type CmdError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Reads the log of the dump at `path`. The caller prints
 /// [`KernelLog::text`] as it is (it is already escaped, makedumpfile's way)
 /// and may tell the user about [`KernelLog::sources`] fallbacks.
-pub fn run(path: &Path) -> Result<KernelLog, CmdError> {
+pub fn run(path: &Path) -> Result<KernelLog, DmesgError> {
     read_log_at(path)
 }
 

@@ -2,14 +2,11 @@
 //! `dumptool info --live` (or `/proc/kcore` as the dump): the same of the
 //! running kernel.
 
-use crate::dump::{Dump, DumpFormat};
+use crate::dump::{Dump, DumpError, DumpFormat};
 use crate::kernel::{live, CrashedKernel};
 use ktype_runtime::text::Escaped;
 use std::fmt::Write;
 use std::path::Path;
-
-/// Errors of `dumptool info` / `dumptool syms`.
-pub type CmdError = Box<dyn std::error::Error + Send + Sync>;
 
 fn format_name(dump: &Dump) -> String {
     if live::is_kcore(dump.path()) {
@@ -41,15 +38,20 @@ fn mib(bytes: u64) -> String {
     }
 }
 
-/// Runs `dumptool info DUMP`.
-pub fn run(path: &Path) -> Result<String, CmdError> {
+/// Runs `dumptool info DUMP`: the dump must open; what cannot be learned
+/// from it beyond that (no VMCOREINFO, no kernel) is said in the text.
+pub fn run(path: &Path) -> Result<String, DumpError> {
     let dump = live::open_dump(path)?;
+    Ok(describe(path, &dump).expect("formatting into a String cannot fail"))
+}
+
+fn describe(path: &Path, dump: &Dump) -> Result<String, std::fmt::Error> {
     let mut s = String::new();
     let info = dump.vmcoreinfo();
     let ranges = dump.phys().ranges();
     let total: u64 = ranges.iter().map(|r| r.end - r.start).sum();
     writeln!(s, "dump:          {}", path.display())?;
-    writeln!(s, "format:        {}", format_name(&dump))?;
+    writeln!(s, "format:        {}", format_name(dump))?;
     writeln!(s, "arch:          {}", Escaped(dump.machine()))?;
     writeln!(
         s,
@@ -104,7 +106,7 @@ pub fn run(path: &Path) -> Result<String, CmdError> {
     for w in info.map(|i| i.warnings()).unwrap_or_default() {
         writeln!(s, "warning:       {w}")?;
     }
-    match CrashedKernel::open(&dump) {
+    match CrashedKernel::open(dump) {
         Ok(k) => {
             let mem = k.memory();
             writeln!(

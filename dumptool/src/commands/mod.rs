@@ -11,6 +11,7 @@ pub mod syms;
 use crate::dump::DumpError;
 use crate::filter::erase::{EraseError, SpecError};
 use crate::filter::FilterError;
+use crate::kernel::printk::{DmesgError, LogError};
 use crate::kernel::KernelError;
 use crate::write::WriteError;
 use std::error::Error;
@@ -75,6 +76,12 @@ pub fn kind_of(e: &(dyn Error + 'static)) -> Option<&'static str> {
         return Some(e.kind());
     }
     if let Some(e) = e.downcast_ref::<filter::RunError>() {
+        return Some(e.kind());
+    }
+    if let Some(e) = e.downcast_ref::<DmesgError>() {
+        return Some(e.kind());
+    }
+    if let Some(e) = e.downcast_ref::<LogError>() {
         return Some(e.kind());
     }
     None

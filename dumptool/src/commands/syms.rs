@@ -1,9 +1,8 @@
 //! `dumptool syms DUMP [NAME...]`: the crashed kernel's symbols, decoded
 //! from the dump (vmlinux kallsyms and loaded modules), System.map style.
 
-use super::info::CmdError;
 use crate::dump::Dump;
-use crate::kernel::CrashedKernel;
+use crate::kernel::{CrashedKernel, KernelError};
 use ktype_runtime::text::Escaped;
 use std::fmt::Write;
 use std::path::Path;
@@ -21,9 +20,13 @@ pub struct Symbols {
 /// Runs `dumptool syms DUMP [NAME...]`: every symbol, or just the named ones
 /// (the names not found are reported in [`Symbols::missing`], beside the
 /// lines of those found, like `nm` does).
-pub fn run(path: &Path, names: &[String]) -> Result<Symbols, CmdError> {
+pub fn run(path: &Path, names: &[String]) -> Result<Symbols, KernelError> {
     let dump = Dump::open(path)?;
     let k = CrashedKernel::open(&dump)?;
+    Ok(list(path, &k, names).expect("formatting into a String cannot fail"))
+}
+
+fn list(path: &Path, k: &CrashedKernel<'_>, names: &[String]) -> Result<Symbols, std::fmt::Error> {
     let mut s = String::new();
     if names.is_empty() {
         for sym in k.kallsyms().iter() {

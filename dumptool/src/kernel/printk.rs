@@ -15,7 +15,7 @@
 //! sign-extended `\xffffffNN`); device info (`SUBSYSTEM=`, `DEVICE=`) is not
 //! printed.
 
-use crate::dump::{Dump, KernelMemory, VmcoreInfo};
+use crate::dump::{Dump, DumpError, KernelMemory, VmcoreInfo};
 use crate::kernel::CrashedKernel;
 use ktype_runtime::registry::{StructDesc, SymbolDesc};
 use ktype_runtime::{kernel_struct, KAddr, NotResolved};
@@ -173,15 +173,96 @@ impl LayoutSources {
     }
 }
 
-fn vmci(info: Option<&VmcoreInfo>, key: &str) -> Result<usize, String> {
-    let info = info.ok_or("the dump has no VMCOREINFO")?;
+/// Why the log could not be read from a dump that opened.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum LogError {
+    /// A printk struct is not in BTF and the dump has no VMCOREINFO to
+    /// describe it instead.
+    NoVmcoreInfo,
+    /// A printk struct is not in BTF and VMCOREINFO lacks one of its entries.
+    MissingVmcoreInfo {
+        /// The entry, as VMCOREINFO names it (`OFFSET(printk_info.ts_nsec)`).
+        key: String,
+    },
+    /// The layout or the ring's own header does not add up (VMCOREINFO and
+    /// the ring are data from the dump).
+    Implausible {
+        /// The part (`the printk layout`, `printk descriptor ring`, ...).
+        what: &'static str,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// Neither kallsyms nor VMCOREINFO locates the ring buffer.
+    NoRingBuffer,
+    /// Part of the ring could not be read from the dump.
+    Read {
+        /// What was read (`struct printk_ringbuffer`, `the printk text ring`, ...).
+        what: String,
+        /// Its kernel virtual address.
+        addr: u64,
+        /// Why the read failed (boxed: a dump error is large).
+        source: Box<DumpError>,
+    },
+    /// The dump's kernel memory cannot be read at all (no page tables).
+    Memory(Box<DumpError>),
+}
+
+impl std::fmt::Display for LogError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LogError::NoVmcoreInfo => f.write_str(
+                "the dump has no VMCOREINFO (needed for the printk layout BTF does not give)",
+            ),
+            LogError::MissingVmcoreInfo { key } => write!(f, "VMCOREINFO has no {key}"),
+            LogError::Implausible { what, detail } => write!(f, "{what} is implausible: {detail}"),
+            LogError::NoRingBuffer => f.write_str(
+                "neither kallsyms nor VMCOREINFO has prb or printk_rb_static: no lockless printk \
+                 ring buffer (kernels before 5.10 keep the log in log_buf, which dumptool does \
+                 not read)",
+            ),
+            LogError::Read { what, addr, .. } => write!(f, "cannot read {what} at {addr:#x}"),
+            LogError::Memory(_) => f.write_str("the kernel's memory cannot be read"),
+        }
+    }
+}
+
+impl std::error::Error for LogError {
+    /// The dump error itself (not its box), so that reports can tell its kind.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LogError::Read { source, .. } | LogError::Memory(source) => Some(source.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+impl LogError {
+    /// A short name of the variant (`log_no_vmcoreinfo`, `log_vmcoreinfo_missing`,
+    /// `log_implausible`, `log_no_ring_buffer`, `log_read`, `log_memory`), as reports give it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LogError::NoVmcoreInfo => "log_no_vmcoreinfo",
+            LogError::MissingVmcoreInfo { .. } => "log_vmcoreinfo_missing",
+            LogError::Implausible { .. } => "log_implausible",
+            LogError::NoRingBuffer => "log_no_ring_buffer",
+            LogError::Read { .. } => "log_read",
+            LogError::Memory(_) => "log_memory",
+        }
+    }
+}
+
+fn vmci(info: Option<&VmcoreInfo>, key: &str) -> Result<usize, LogError> {
+    let info = info.ok_or(LogError::NoVmcoreInfo)?;
     let (kind, name) = key.split_once(':').unwrap_or(("OFFSET", key));
     let v = match kind {
         "SIZE" => info.size(name),
         _ => info.offset(name),
     };
     v.map(|v| v as usize)
-        .ok_or_else(|| format!("VMCOREINFO has no {kind}({name})"))
+        .ok_or_else(|| LogError::MissingVmcoreInfo {
+            key: format!("{kind}({name})"),
+        })
 }
 
 fn btf_struct(size: Result<usize, NotResolved>) -> Result<(), String> {
@@ -195,11 +276,11 @@ impl PrintkLayout {
     pub fn new(
         bindings: bool,
         info: Option<&VmcoreInfo>,
-    ) -> Result<(PrintkLayout, LayoutSources), String> {
+    ) -> Result<(PrintkLayout, LayoutSources), LogError> {
         let mut sources = LayoutSources::default();
         let counter = || vmci(info, "atomic_long_t.counter");
         let mut pick =
-            |name: &'static str, btf: &dyn Fn() -> Result<(), String>| -> Result<bool, String> {
+            |name: &'static str, btf: &dyn Fn() -> Result<(), String>| -> Result<bool, LogError> {
                 let why = if bindings {
                     match btf() {
                         Ok(()) => {
@@ -317,22 +398,26 @@ impl PrintkLayout {
     }
 
     /// Every member lies inside its struct (VMCOREINFO is text from the dump).
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), LogError> {
         let rb = self.ringbuffer_size;
+        let implausible = |detail: String| LogError::Implausible {
+            what: "the printk layout",
+            detail,
+        };
         let fits = |what: &str, off: usize, width: usize, size: usize| {
             if off.checked_add(width).is_some_and(|e| e <= size) {
                 Ok(())
             } else {
-                Err(format!(
-                    "the printk layout is implausible: {what} at {off} (+{width}) is outside its struct of {size} bytes"
-                ))
+                Err(implausible(format!(
+                    "{what} at {off} (+{width}) is outside its struct of {size} bytes"
+                )))
             }
         };
         if rb > 4096 || self.desc_size > 4096 || self.info_size > 4096 {
-            return Err(format!(
-                "the printk layout is implausible: struct sizes {rb}, {}, {}",
+            return Err(implausible(format!(
+                "struct sizes {rb}, {}, {}",
                 self.desc_size, self.info_size
-            ));
+            )));
         }
         fits(
             "prb_desc_ring.count_bits",
@@ -383,14 +468,33 @@ impl PrintkLayout {
     }
 }
 
-/// Why the log could not be read.
+/// Why the log of a dump could not be read.
 #[derive(Debug, thiserror::Error)]
-#[error("{}: {what}", path.display())]
-pub struct DmesgError {
-    /// The dump.
-    pub path: PathBuf,
-    /// What is wrong.
-    pub what: String,
+#[non_exhaustive]
+pub enum DmesgError {
+    /// The dump could not be opened (it names the file).
+    #[error(transparent)]
+    Open(#[from] DumpError),
+    /// The dump opened, but its log could not be read.
+    #[error("{}: {source}", path.display())]
+    Log {
+        /// The dump.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: LogError,
+    },
+}
+
+impl DmesgError {
+    /// A short name of the variant: the dump's error kind for [`DmesgError::Open`],
+    /// the [`LogError`]'s for [`DmesgError::Log`].
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DmesgError::Open(e) => e.kind(),
+            DmesgError::Log { source, .. } => source.kind(),
+        }
+    }
 }
 
 /// The kernel log of a dump, and how it was read.
@@ -440,9 +544,9 @@ fn u16_at(b: &[u8], off: usize) -> u16 {
 /// Reads the kernel log of `dump`: through the crashed kernel's BTF when it
 /// can be brought up, through VMCOREINFO otherwise.
 pub fn read_log(dump: &Dump) -> Result<KernelLog, DmesgError> {
-    let err = |what: String| DmesgError {
+    let err = |source: LogError| DmesgError::Log {
         path: dump.path().to_path_buf(),
-        what,
+        source,
     };
     match CrashedKernel::open(dump) {
         Ok(k) => {
@@ -470,7 +574,9 @@ pub fn read_log(dump: &Dump) -> Result<KernelLog, DmesgError> {
         }
         Err(e) => {
             let problem = e.to_string();
-            let mem = dump.kernel_memory().map_err(|e| err(e.to_string()))?;
+            let mem = dump
+                .kernel_memory()
+                .map_err(|e| err(LogError::Memory(Box::new(e))))?;
             let (layout, sources) = PrintkLayout::new(false, dump.vmcoreinfo()).map_err(err)?;
             let (text, records) =
                 read_ring(&mem, dump.vmcoreinfo(), None, None, &layout).map_err(err)?;
@@ -485,9 +591,9 @@ pub fn read_log(dump: &Dump) -> Result<KernelLog, DmesgError> {
 }
 
 /// Reads the kernel log of the dump at `path` (see [`read_log`]).
-pub fn read_log_at(path: &Path) -> Result<KernelLog, Box<dyn std::error::Error + Send + Sync>> {
+pub fn read_log_at(path: &Path) -> Result<KernelLog, DmesgError> {
     let dump = super::live::open_dump(path)?;
-    Ok(read_log(&dump)?)
+    read_log(&dump)
 }
 
 fn read_ring(
@@ -496,61 +602,72 @@ fn read_ring(
     prb_sym: Option<u64>,
     rb_static: Option<u64>,
     l: &PrintkLayout,
-) -> Result<(String, u64), String> {
+) -> Result<(String, u64), LogError> {
+    let read = |what: String, addr: u64, len: usize| {
+        mem.read_bytes(addr, len).map_err(|e| LogError::Read {
+            what,
+            addr,
+            source: Box::new(e),
+        })
+    };
     let rb_addr = match prb_sym.or_else(|| info.and_then(|i| i.symbol("prb"))) {
-        Some(p) => mem
-            .read_u64(p)
-            .map_err(|e| format!("cannot read the printk ring pointer prb at {p:#x}: {e}"))?,
+        Some(p) => mem.read_u64(p).map_err(|e| LogError::Read {
+            what: "the printk ring pointer prb".into(),
+            addr: p,
+            source: Box::new(e),
+        })?,
         None => rb_static
             .or_else(|| info.and_then(|i| i.symbol("printk_rb_static")))
-            .ok_or(
-                "neither kallsyms nor VMCOREINFO has prb or printk_rb_static: no lockless \
-                 printk ring buffer (kernels before 5.10 keep the log in log_buf, which \
-                 dumptool does not read)",
-            )?,
+            .ok_or(LogError::NoRingBuffer)?,
     };
-    let rb = mem
-        .read_bytes(rb_addr, l.ringbuffer_size)
-        .map_err(|e| format!("cannot read struct printk_ringbuffer at {rb_addr:#x}: {e}"))?;
+    let rb = read(
+        "struct printk_ringbuffer".into(),
+        rb_addr,
+        l.ringbuffer_size,
+    )?;
     let dr = l.desc_ring;
     let count_bits = u32_at(&rb, dr + l.count_bits);
     if count_bits > MAX_DESC_BITS {
-        return Err(format!(
-            "printk descriptor ring: count_bits {count_bits} is implausible (at most {MAX_DESC_BITS})"
-        ));
+        return Err(LogError::Implausible {
+            what: "printk descriptor ring",
+            detail: format!("count_bits {count_bits} (at most {MAX_DESC_BITS})"),
+        });
     }
     let count = 1u64 << count_bits;
     let descs_addr = u64_at(&rb, dr + l.descs);
     let infos_addr = u64_at(&rb, dr + l.infos);
-    let descs = mem
-        .read_bytes(descs_addr, count as usize * l.desc_size)
-        .map_err(|e| {
-            format!("cannot read the {count} printk descriptors at {descs_addr:#x}: {e}")
-        })?;
-    let infos = mem
-        .read_bytes(infos_addr, count as usize * l.info_size)
-        .map_err(|e| format!("cannot read the {count} printk infos at {infos_addr:#x}: {e}"))?;
+    let descs = read(
+        format!("the {count} printk descriptors"),
+        descs_addr,
+        count as usize * l.desc_size,
+    )?;
+    let infos = read(
+        format!("the {count} printk infos"),
+        infos_addr,
+        count as usize * l.info_size,
+    )?;
     let tr = l.text_data_ring;
     let size_bits = u32_at(&rb, tr + l.size_bits);
     let limit = mem.dump().max_pfn().saturating_mul(mem.dump().page_size());
     if size_bits > MAX_TEXT_RING_BITS || (1u64 << size_bits) > limit {
-        return Err(format!(
-            "printk text ring: size_bits {size_bits} is implausible for a dump of {limit} bytes"
-        ));
+        return Err(LogError::Implausible {
+            what: "printk text ring",
+            detail: format!("size_bits {size_bits} for a dump of {limit} bytes"),
+        });
     }
     let ring_size = 1u64 << size_bits;
     let data_addr = u64_at(&rb, tr + l.data);
-    let text = mem
-        .read_bytes(data_addr, ring_size as usize)
-        .map_err(|e| format!("cannot read the printk text ring at {data_addr:#x}: {e}"))?;
+    let text = read("the printk text ring".into(), data_addr, ring_size as usize)?;
     let head = u64_at(&rb, dr + l.head_id);
     let tail = u64_at(&rb, dr + l.tail_id);
     let span = head.wrapping_sub(tail) & DESC_ID_MASK;
     if span >= count {
-        return Err(format!(
-            "printk descriptor ring: tail id {tail:#x} and head id {head:#x} are {span} apart, \
-             more than its {count} descriptors"
-        ));
+        return Err(LogError::Implausible {
+            what: "printk descriptor ring",
+            detail: format!(
+                "tail id {tail:#x} and head id {head:#x} are {span} apart, more than its {count} descriptors"
+            ),
+        });
     }
     let mut out = String::with_capacity(text.len() + text.len() / 2);
     let mut records = 0u64;
