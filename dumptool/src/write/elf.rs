@@ -350,15 +350,7 @@ pub(crate) fn write(
     let mut mapped_end = 0u64;
     let zero_page = vec![0u8; ps as usize];
     for (w, &first) in counts.iter().enumerate() {
-        windows.fill(w as u64, selector, &mut bits)?;
-        let kept = bits.kept();
-        if kept != first {
-            return Err(WriteError::Inconsistent {
-                start_pfn: bits.start,
-                first,
-                second: kept,
-            });
-        }
+        windows.refill(w as u64, selector, &mut bits, first)?;
         worker.for_each(bits.kept_pfns(), true, |pfn, page| {
             if !written(&page) {
                 match page {

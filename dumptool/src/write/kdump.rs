@@ -118,15 +118,7 @@ pub(crate) fn write(
     let mut data = Region::new(layout.data, REGION_BUFFER);
     let mut stats = WriteStats::default();
     for (w, &first) in counts.iter().enumerate() {
-        windows.fill(w as u64, selector, &mut bits)?;
-        let kept = bits.kept();
-        if kept != first {
-            return Err(WriteError::Inconsistent {
-                start_pfn: bits.start,
-                first,
-                second: kept,
-            });
-        }
+        windows.refill(w as u64, selector, &mut bits, first)?;
         let mut dumped = vec![0u64; bits.keep.len()];
         worker.for_each(bits.kept_pfns(), true, |pfn, page| {
             let d = match page {

@@ -212,6 +212,28 @@ impl Windows {
         Ok(())
     }
 
+    /// The second pass's [`Windows::fill`]: window `index` again, which must
+    /// keep the `first` pages the first pass counted in it (else the
+    /// selector changed its mind and the layout written is wrong).
+    pub(crate) fn refill(
+        &mut self,
+        index: u64,
+        selector: &dyn PageSelector,
+        bits: &mut WindowBits,
+        first: u64,
+    ) -> Result<(), WriteError> {
+        self.fill(index, selector, bits)?;
+        let kept = bits.kept();
+        if kept != first {
+            return Err(WriteError::Inconsistent {
+                start_pfn: bits.start,
+                first,
+                second: kept,
+            });
+        }
+        Ok(())
+    }
+
     /// The bytes of a kdump bitmap for `words` (little-endian bit order:
     /// bit `i` of byte `i / 8`).
     pub(crate) fn bitmap_bytes(words: &[u64], len: u64) -> Vec<u8> {
