@@ -7,6 +7,10 @@
 //!   15..12 (FEAT_LPA), with 4 and 16 KiB pages and 52-bit addresses
 //!   (LPA2) bits 51..50 are in bits 9..8. Blocks (huge pages) end a walk
 //!   above the last level.
+//! - A kernel built for LPA2 (4 or 16 KiB pages, `VA_BITS` 52) on hardware
+//!   without it (most arm64 servers today) runs with 48 bits
+//!   (`TCR_EL1_T1SZ` says so): its top level is folded away and its entries
+//!   have the classic format, bits 9..8 being shareability, not address.
 //! - Kernel image: `paddr = vaddr - NUMBER(kimage_voffset)` (KASLR moves
 //!   the image and `kimage_voffset` with it). The top table is
 //!   `SYMBOL(swapper_pg_dir)` translated that way.
@@ -112,10 +116,17 @@ impl Arm64 {
         })
     }
 
-    /// Whether entries carry output-address bits 51..50 in bits 9..8
-    /// (LPA2: 52-bit addresses with 4 or 16 KiB pages).
-    pub fn lpa2(&self) -> bool {
+    /// Whether the kernel was built for LPA2 (52-bit addresses with 4 or 16
+    /// KiB pages); it uses LPA2 only where the hardware has it ([`Arm64::lpa2`]).
+    pub fn lpa2_kernel(&self) -> bool {
         self.page_shift != 16 && self.va_bits == 52
+    }
+
+    /// Whether entries carry output-address bits 51..50 in bits 9..8: an
+    /// LPA2 kernel that ran with 52 bits. With 48 (the hardware lacks
+    /// FEAT_LPA2) those bits are the entry's shareability.
+    pub fn lpa2(&self) -> bool {
+        self.lpa2_kernel() && self.va_bits_actual == 52
     }
 
     /// `PAGE_OFFSET`: where the linear map starts.
@@ -185,7 +196,7 @@ impl TableFormat for Arm64 {
     fn va_bits(&self) -> u32 {
         // An LPA2 kernel on hardware without 52-bit addresses folds its top
         // level at run time: the tree is that of the bits in use.
-        if self.lpa2() {
+        if self.lpa2_kernel() {
             self.va_bits_actual
         } else {
             self.va_bits
@@ -310,9 +321,12 @@ mod tests {
                 };
             }
             let at = table + self.index(vaddr, height) * 8;
-            // Valid, page/table bit at the last level, AF, UXN/PXN (ignored).
+            // Valid, page/table bit at the last level, AF, UXN/PXN (ignored);
+            // without LPA2, inner shareable (SH = 0b11 in bits 9..8) as the
+            // kernel's PTE_SHARED makes every entry.
             let kind = if height == 0 { 0b11 } else { 0b01 };
-            self.set(at, self.encode(paddr) | kind | 1 << 10 | 3 << 53);
+            let shared = if self.lpa2 { 0 } else { 3 << 8 };
+            self.set(at, self.encode(paddr) | kind | shared | 1 << 10 | 3 << 53);
         }
         /// A dump of this memory with VMCOREINFO for a kernel whose
         /// `swapper_pg_dir` is at virtual `swapper` (physical `top`).
@@ -521,9 +535,11 @@ mod tests {
         assert_eq!((w.paddr, w.method), (0x000f_0000_4123_4567, lvl(12, 2)));
         std::fs::remove_file(&p).unwrap();
 
-        // The same kernel on 48-bit hardware: 4 levels from swapper_pg_dir.
+        // The same kernel on hardware without FEAT_LPA2 (48 bits, memory
+        // below 2^48): 4 levels from swapper_pg_dir, entries in the classic
+        // format whose bits 9..8 (shareability) are set and are no address.
+        let base = 0x0000_0000_4000_0000u64;
         let mut t = Tables::new(12, 48, base, 32);
-        t.lpa2 = true;
         let top = t.page();
         let data = t.page();
         let swapper = 0xffff_8000_1021_3000u64;
