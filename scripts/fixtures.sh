@@ -66,7 +66,8 @@ commands:
   arm64 [SUITE...]            Debian's linux-image-arm64 of each suite (kernels/<suite>-arm64), booted in
                               qemu-system-aarch64 with the same workload and dumped (vmcores/<suite>-arm64:
                               vmcore.elf, vmcore.kdump-zlib, vmcore.kdump-lzo and dmesg.txt by sid's arm64
-                              makedumpfile, tools/makedumpfile-sid-arm64, run under qemu-aarch64-static)
+                              makedumpfile, tools/makedumpfile-sid-arm64, run under qemu-aarch64-static);
+                              for kernels built for LPA2 also vmcores/<suite>-arm64-nolpa2 (a CPU without it)
 
 suites: ${ALL_SUITES[*]} (default: all)
 environment:
@@ -996,6 +997,9 @@ cmd_kdump() {
 # vmcores/<suite>-arm64/: the same workload as the x86_64 guests, dumped through QMP (ELF and
 # kdump-zlib), plus vmcore.kdump-lzo and dmesg.txt written by sid's arm64 makedumpfile
 # (tools/makedumpfile-sid-arm64, run under qemu-aarch64-static), the anchor of page sets.
+# vmcores/<suite>-arm64-nolpa2/: for a kernel built for 52-bit addresses with 4 KiB pages (LPA2,
+# CONFIG_ARM64_VA_BITS_52), the same guest on a CPU without FEAT_LPA2 (`lpa2=off`), as on most
+# arm64 servers: the kernel then runs with 48 bits, 4 levels and classic page-table entries.
 ARM64_KERNELS_LAYOUT=2
 ARM64_VMCORES_LAYOUT=2
 ARM64_MEM=1024
@@ -1117,8 +1121,13 @@ arm64_busybox() { # DIR : prints the path of DIR/busybox
 }
 
 build_vmcore_arm64() { # SUITE
-	local suite=$1 name="$1-arm64" mem=$ARM64_MEM t0=$SECONDS
-	local kdir="$FIXTURES_DIR/kernels/$name" out="$FIXTURES_DIR/vmcores/$name"
+	local suite=$1 variant=${2:-} name="$1-arm64${2:+-$2}" mem=$ARM64_MEM t0=$SECONDS cpu=$ARM64_QEMU_CPU
+	case $variant in
+	"") ;;
+	nolpa2) cpu+=",lpa2=off" ;;
+	*) die "unknown arm64 fixture variant '$variant'" ;;
+	esac
+	local kdir="$FIXTURES_DIR/kernels/$suite-arm64" out="$FIXTURES_DIR/vmcores/$name"
 	local stage="$FIXTURES_DIR/vmcores/.$name.staging" release busybox mdf="$FIXTURES_DIR/tools/makedumpfile-sid-arm64/makedumpfile"
 	need qemu-system-aarch64:qemu-system-arm aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu cpio:cpio gzip:gzip \
 		mkfs.ext4:e2fsprogs makedumpfile:makedumpfile python3:python3 strings:binutils file:file
@@ -1153,7 +1162,7 @@ build_vmcore_arm64() { # SUITE
 	local qdir tq=$SECONDS cmdline="console=ttyAMA0 panic=1"
 	qdir=$(mktemp -d /tmp/ktype-qemu.XXXXXX)
 	CLEANUP_PATHS+=("$qdir")
-	qemu-system-aarch64 -machine virt -cpu "$ARM64_QEMU_CPU" -m "$mem" -smp 2 \
+	qemu-system-aarch64 -machine virt -cpu "$cpu" -m "$mem" -smp 2 \
 		-nodefaults -display none -no-reboot \
 		-kernel "$kdir/Image" -initrd "$stage/initramfs.cpio.gz" -append "$cmdline" \
 		-device vmcoreinfo \
@@ -1210,7 +1219,7 @@ build_vmcore_arm64() { # SUITE
 		echo "release=$release"
 		echo "kernel_packages=$(first <"$kdir/packages")"
 		echo "mem_mib=$mem"
-		echo "cpu=$ARM64_QEMU_CPU"
+		echo "cpu=$cpu"
 		echo "cmdline=$cmdline"
 		echo "vmcoreinfo_kimage_voffset=$(strings -n 10 "$stage/out/vmcore.elf" | sed -n 's/^NUMBER(kimage_voffset)=//p' | first)"
 		echo "vmcoreinfo_kerneloffset=$(strings -n 10 "$stage/out/vmcore.elf" | sed -n 's/^KERNELOFFSET=//p' | first)"
@@ -1233,10 +1242,31 @@ build_vmcore_arm64() { # SUITE
 }
 
 # Keyed by the kernel's package version (kernel_packages= in info).
-vmcore_arm64_current() { # SUITE
-	local dir="$FIXTURES_DIR/vmcores/$1-arm64"
+vmcore_arm64_current() { # SUITE [VARIANT]
+	local dir="$FIXTURES_DIR/vmcores/$1-arm64${2:+-$2}"
 	complete "$dir" "$ARM64_VMCORES_LAYOUT" &&
 		grep -qxF "kernel_packages=$(first <"$FIXTURES_DIR/kernels/$1-arm64/packages")" "$dir/info" 2>/dev/null
+}
+
+# The dumps of SUITE's arm64 kernel in each variant it has: the default guest, and the guest
+# without FEAT_LPA2 when the kernel is built for 52-bit addresses with 4 KiB pages.
+build_arm64_variants() { # SUITE
+	local s=$1 v variants=("")
+	grep -qx 'CONFIG_ARM64_VA_BITS_52=y' "$FIXTURES_DIR/kernels/$s-arm64/config" &&
+		grep -qx 'CONFIG_ARM64_4K_PAGES=y' "$FIXTURES_DIR/kernels/$s-arm64/config" && variants+=(nolpa2)
+	for v in "${variants[@]}"; do
+		if vmcore_arm64_current "$s" "$v"; then
+			log "$s-arm64${v:+-$v}: up to date ($FIXTURES_DIR/vmcores/$s-arm64${v:+-$v})"
+			continue
+		fi
+		lock "vmcores-$s-arm64${v:+-$v}"
+		if vmcore_arm64_current "$s" "$v"; then
+			log "$s-arm64${v:+-$v}: built meanwhile by another run"
+		else
+			build_vmcore_arm64 "$s" "$v"
+		fi
+		unlock "vmcores-$s-arm64${v:+-$v}"
+	done
 }
 
 cmd_arm64() {
@@ -1247,17 +1277,7 @@ cmd_arm64() {
 	for s in "${suites[@]}"; do
 		check_suite "$s"
 		ensure_kernel_arm64 "$s"
-		if vmcore_arm64_current "$s"; then
-			log "$s-arm64: up to date ($FIXTURES_DIR/vmcores/$s-arm64)"
-			continue
-		fi
-		lock "vmcores-$s-arm64"
-		if vmcore_arm64_current "$s"; then
-			log "$s-arm64: built meanwhile by another run"
-		else
-			build_vmcore_arm64 "$s"
-		fi
-		unlock "vmcores-$s-arm64"
+		build_arm64_variants "$s"
 	done
 }
 

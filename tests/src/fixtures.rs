@@ -245,6 +245,41 @@ pub fn vmcore_arm64(suite: &'static str) -> Vmcore {
     Vmcore { suite: name, dir }
 }
 
+/// The dumps of `suite`'s arm64 kernel on a CPU without FEAT_LPA2
+/// (`vmcores/<suite>-arm64-nolpa2`), as most arm64 servers run it: `Some`
+/// exactly when the kernel is built for 52-bit addresses with 4 KiB pages
+/// (its config says so), for which `scripts/fixtures.sh arm64` makes them.
+pub fn vmcore_arm64_without_lpa2(suite: &'static str) -> Option<Vmcore> {
+    let base = vmcore_arm64(suite);
+    let config =
+        std::fs::read_to_string(fixtures_dir().join(format!("kernels/{suite}-arm64/config")))
+            .unwrap_or_else(|e| panic!("{suite}: the arm64 kernel's config: {e}"));
+    let lpa2 = ["CONFIG_ARM64_VA_BITS_52=y", "CONFIG_ARM64_4K_PAGES=y"]
+        .iter()
+        .all(|want| config.lines().any(|l| l == *want));
+    if !lpa2 {
+        return None;
+    }
+    let name: &'static str = match base.suite {
+        "trixie-arm64" => "trixie-arm64-nolpa2",
+        "sid-arm64" => "sid-arm64-nolpa2",
+        "bookworm-arm64" => "bookworm-arm64-nolpa2",
+        other => panic!("no arm64 fixture {other}"),
+    };
+    let dir = fixtures_dir().join("vmcores").join(name);
+    ensure(&dir.join(".complete"), &["arm64", suite]);
+    Some(Vmcore { suite: name, dir })
+}
+
+/// Every arm64 dump: each suite's, and its [`vmcore_arm64_without_lpa2`]
+/// where it has one.
+pub fn arm64_vmcores() -> Vec<Vmcore> {
+    ARM64_SUITES
+        .iter()
+        .flat_map(|&s| std::iter::once(vmcore_arm64(s)).chain(vmcore_arm64_without_lpa2(s)))
+        .collect()
+}
+
 // ---------------------------------------------------------------------------
 // crash: a second debugger that must open every output
 // ---------------------------------------------------------------------------

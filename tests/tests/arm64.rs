@@ -16,7 +16,10 @@ use dumptool::commands::dmesg;
 use dumptool::dump::Dump;
 use dumptool::kernel::CrashedKernel;
 use dumptool::write::{write_dump, Compression, KeepAll, Output, OutputFormat, WriteOptions};
-use ktype_tests::fixtures::{makedumpfile_sid_arm64, repo_root, vmcore_arm64, ARM64_SUITES};
+use ktype_tests::fixtures::{
+    arm64_vmcores, makedumpfile_sid_arm64, repo_root, vmcore_arm64, vmcore_arm64_without_lpa2,
+    ARM64_SUITES,
+};
 use std::process::Command;
 
 fn open(p: &std::path::Path) -> Dump {
@@ -25,8 +28,8 @@ fn open(p: &std::path::Path) -> Dump {
 
 #[test]
 fn arm64_dumps_open_translate_and_bring_up_the_kernel() {
-    for suite in ARM64_SUITES {
-        let v = vmcore_arm64(suite);
+    for v in arm64_vmcores() {
+        let suite = v.suite;
         let elf = open(&v.elf());
         let mut others = vec![open(&v.kdump_zlib()), open(&v.kdump_zlib_flat())];
         if v.kdump_lzo().exists() {
@@ -58,6 +61,22 @@ fn arm64_dumps_open_translate_and_bring_up_the_kernel() {
         let mem = KernelMemory::new(&elf).unwrap_or_else(|e| panic!("{suite}: {e}"));
         let a64 = mem.arm64().expect("arm64 layout").clone();
         let info = elf.vmcoreinfo().unwrap();
+        // An LPA2 kernel on a CPU without FEAT_LPA2 ran with 48 bits and 4
+        // levels of classic entries (TCR_EL1_T1SZ in its VMCOREINFO says so);
+        // with it (qemu's `max`), 52 bits and 5 levels.
+        if a64.lpa2_kernel() {
+            let without = v.info("cpu").is_some_and(|c| c.contains("lpa2=off"));
+            let want = if without {
+                (48, 4, false)
+            } else {
+                (52, 5, true)
+            };
+            assert_eq!(
+                (a64.va_bits_actual, mem.levels(), a64.lpa2()),
+                want,
+                "{suite}"
+            );
+        }
         // Kernel image symbols: formula and page tables agree.
         for name in ["swapper_pg_dir", "_stext", "init_uts_ns", "prb"] {
             let va = info.symbol(name).unwrap();
@@ -252,6 +271,10 @@ fn user_memory_through_a_process_page_tables() {
         );
     };
     check(vmcore("bookworm"));
-    check(vmcore_arm64("trixie"));
-    check(vmcore_arm64("sid"));
+    for s in ["trixie", "sid"] {
+        check(vmcore_arm64(s));
+        if let Some(v) = vmcore_arm64_without_lpa2(s) {
+            check(v);
+        }
+    }
 }

@@ -19,7 +19,9 @@
 use dumptool::dump::{Dump, PageState};
 use ktype_tests::drgn;
 use ktype_tests::examples;
-use ktype_tests::fixtures::{kernel, repo_root, vmcore, vmcore_arm64, Vmcore};
+use ktype_tests::fixtures::{
+    kernel, repo_root, vmcore, vmcore_arm64, vmcore_arm64_without_lpa2, Vmcore,
+};
 use ktype_tests::guest::workload_pid;
 use std::path::Path;
 use std::process::Command;
@@ -179,8 +181,7 @@ fn examples_on_newest() {
 /// arm64 dumps: no `-dbg` vmlinux here for drgn, so `ps` is checked against
 /// the guest's console (pid 1 `init`, the `workload` with the pid it
 /// printed, child of init), then the workload's memory as on x86_64.
-fn check_arm64(suite: &'static str) {
-    let v = vmcore_arm64(suite);
+fn check_arm64(v: Vmcore) {
     let pid = workload_pid(&v);
     let tasks = ps(&v.elf());
     assert!(
@@ -200,12 +201,22 @@ fn check_arm64(suite: &'static str) {
 
 #[test]
 fn examples_on_arm64_6_12() {
-    check_arm64("trixie");
+    check_arm64(vmcore_arm64("trixie"));
 }
 
 #[test]
 fn examples_on_arm64_newest() {
-    check_arm64("sid");
+    check_arm64(vmcore_arm64("sid"));
+}
+
+/// The LPA2 kernels on a CPU without FEAT_LPA2 (48 bits, classic entries).
+#[test]
+fn examples_on_arm64_without_lpa2() {
+    for s in ["trixie", "sid"] {
+        if let Some(v) = vmcore_arm64_without_lpa2(s) {
+            check_arm64(v);
+        }
+    }
 }
 
 /// Debian's 6.1 arm64 kernel has no `CONFIG_KALLSYMS_ALL`: its kallsyms

@@ -28,7 +28,8 @@ use dumptool::filter::classify::compound_head_pfn;
 use dumptool::filter::{ClassCounts, Classifier, PageClass};
 use dumptool::kernel::CrashedKernel;
 use ktype_tests::fixtures::{
-    makedumpfile_sid, makedumpfile_sid_arm64, repo_root, vmcore, vmcore_arm64, Vmcore,
+    makedumpfile_sid, makedumpfile_sid_arm64, repo_root, vmcore, vmcore_arm64,
+    vmcore_arm64_without_lpa2, Vmcore, ARM64_SUITES,
 };
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -179,8 +180,7 @@ fn check_suite(suite: &'static str) {
 /// Every level bit alone, none, and all: what the emulated anchor can afford.
 const ARM64_LEVELS: [u32; 7] = [0, 1, 2, 4, 8, 16, 31];
 
-fn check_arm64(suite: &'static str) {
-    let v = vmcore_arm64(suite);
+fn check_arm64(v: Vmcore) {
     let tool = makedumpfile_sid_arm64();
     // The fixture has the anchor's kdump-lzo exactly when the anchor read the dump.
     if v.kdump_lzo().exists() {
@@ -426,15 +426,26 @@ fn classification_equals_makedumpfile_on_the_newest_kernel() {
 
 #[test]
 fn arm64_classification_equals_makedumpfile_on_6_1() {
-    check_arm64("bookworm");
+    check_arm64(vmcore_arm64("bookworm"));
 }
 
 #[test]
 fn arm64_classification_on_6_12() {
-    check_arm64("trixie");
+    check_arm64(vmcore_arm64("trixie"));
 }
 
 #[test]
 fn arm64_classification_on_the_newest_kernel() {
-    check_arm64("sid");
+    check_arm64(vmcore_arm64("sid"));
+}
+
+/// The LPA2 kernels on a CPU without FEAT_LPA2 (48 bits at run time), as
+/// most arm64 servers run them.
+#[test]
+fn arm64_classification_without_lpa2() {
+    for s in ARM64_SUITES {
+        if let Some(v) = vmcore_arm64_without_lpa2(s) {
+            check_arm64(v);
+        }
+    }
 }
