@@ -1023,9 +1023,11 @@ arm64_image() { # VMLINUZ OUT
 		size=$(od -An -tu4 -j 12 -N 4 "$in" | tr -d ' ')
 		comp=$(dd if="$in" bs=1 skip=24 count=32 status=none | tr -d '\0')
 		log "  vmlinuz is an EFI zboot image ($comp payload, $size bytes at $off)"
+		# dd reads exactly the payload (a reader that stops early would SIGPIPE its writer).
+		local payload=(dd if="$in" bs=64K iflag=skip_bytes,count_bytes skip="$off" count="$size" status=none)
 		case $comp in
-		gzip | zstd | xz | lz4 | bzip2) tail -c "+$((off + 1))" "$in" | head -c "$size" | "$comp" -dc >"$out" ;;
-		lzma) tail -c "+$((off + 1))" "$in" | head -c "$size" | xz -F lzma -dc >"$out" ;;
+		gzip | zstd | xz | lz4 | bzip2) "${payload[@]}" | "$comp" -dc >"$out" ;;
+		lzma) "${payload[@]}" | xz -F lzma -dc >"$out" ;;
 		*) die "$in: zboot payload compressed with unknown '$comp'" ;;
 		esac
 		;;
