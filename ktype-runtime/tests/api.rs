@@ -310,8 +310,9 @@ fn host_proc_kallsyms_is_a_symbol_source() {
     assert_eq!(map.len(), first.len());
     assert!(checked > 10, "{checked} symbols checked");
     assert!(map.lookup("vmlinux", "_stext") < map.lookup("vmlinux", "_etext"));
-    // Module lines (`ADDR t NAME\t[MODULE]`; this host has at least ftrace's
-    // trampoline) are looked up in their module.
+    // Module lines (`ADDR t NAME\t[MODULE]`) are looked up in their module.
+    // A kernel with modules loaded has them; one built without module support
+    // (no /proc/modules) may have none (the sample-text test covers parsing).
     let mut module_lines = 0;
     for line in text.lines().filter(|l| l.ends_with(']')) {
         let (left, module) = line.rsplit_once('\t').expect("tab before [module]");
@@ -321,7 +322,13 @@ fn host_proc_kallsyms_is_a_symbol_source() {
         assert!(map.lookup(module, f[2]).is_some(), "{line}");
         module_lines += 1;
     }
-    assert!(module_lines > 0, "the host's kallsyms has module lines");
+    let modules_loaded = std::fs::read_to_string("/proc/modules")
+        .map(|m| !m.trim().is_empty())
+        .unwrap_or(false);
+    assert!(
+        module_lines > 0 || !modules_loaded,
+        "the host has modules loaded but its kallsyms shows no module lines"
+    );
     let bindings = lock_bindings();
     resolve_symbols(&bindings, &map, Scope::Group("api_test_host"))
         .unwrap_or_else(|e| panic!("{e}"));

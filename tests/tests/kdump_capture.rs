@@ -278,9 +278,10 @@ fn check_live(suite: &str, live: &Path, release: &str) -> String {
 
 /// Checks the examples' `ps /proc/kcore`, run live in the first kernel,
 /// against the guest's own `/proc/PID/stat` lines read just before it: every
-/// process there is in ps's list with its pid, parent and command (a
-/// kworker's /proc name adds its workqueue to the task's comm), and ps finds
-/// itself running (`R`) as a child of the guest's shell.
+/// process there is in ps's list with its pid, parent and command, and ps
+/// finds itself running (`R`) as a child of the guest's shell. /proc names
+/// kernel threads more fully than `task->comm` (15 bytes): a kworker with
+/// its workqueue, a kthread with its whole name (`rcu_tasks_kthread`).
 fn check_live_ps(suite: &str, ps: &str, proc_stat: &str, shell_pid: &str) -> String {
     let ours = examples::parse_ps(ps).unwrap_or_else(|e| panic!("{suite}: live ps: {e}"));
     // `PID (COMM) S PPID ...`; the comm may hold spaces and parentheses.
@@ -317,9 +318,9 @@ fn check_live_ps(suite: &str, ps: &str, proc_stat: &str, shell_pid: &str) -> Str
     for t in &theirs {
         let found = ours.iter().find(|o| o.pid == t.pid);
         let same = found.is_some_and(|o| {
-            o.ppid == t.ppid
-                && (o.comm == t.comm
-                    || (o.comm.starts_with("kworker") && t.comm.starts_with(&o.comm)))
+            let longer = t.comm.starts_with(&o.comm)
+                && (o.comm.starts_with("kworker") || o.comm.len() == 15);
+            o.ppid == t.ppid && (o.comm == t.comm || longer)
         });
         assert!(same, "{suite}: /proc has {t:?}, live ps has {found:?}");
     }
