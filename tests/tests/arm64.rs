@@ -89,7 +89,9 @@ fn arm64_dumps_open_translate_and_bring_up_the_kernel() {
         // The linear map: confirmed and enabled; its translations equal the walk's.
         assert_eq!(mem.direct_map(), Some(a64.page_offset()), "{suite}");
         for pfn in (first..elf.max_pfn()).step_by(4099) {
-            let va = a64.page_offset() + (pfn * 4096 - a64.phys_offset);
+            let va = a64
+                .page_offset()
+                .wrapping_add((pfn * 4096).wrapping_sub(a64.phys_offset));
             let t = mem.translate_ext(va).unwrap();
             assert_eq!(t.method, Method::DirectMap);
             if let Ok(w) = mem.walk(va) {

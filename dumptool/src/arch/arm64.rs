@@ -157,11 +157,14 @@ impl Arm64 {
 
     /// The `vmemmap` pointer (`struct page` of pfn 0), when
     /// `VMEMMAP_START` is known: `VMEMMAP_START - (PHYS_OFFSET >>
-    /// PAGE_SHIFT) * page_struct_size`.
+    /// PAGE_SHIFT) * page_struct_size`, the shift arithmetic as on the
+    /// kernel's signed `memstart_addr` (negative for an LPA2 kernel that
+    /// runs with 48 bits).
     pub fn vmemmap(&self, page_struct_size: u64) -> Option<u64> {
+        let first_pfn = ((self.phys_offset as i64) >> self.page_shift) as u64;
         Some(
             self.vmemmap_start?
-                .wrapping_sub((self.phys_offset >> self.page_shift).wrapping_mul(page_struct_size)),
+                .wrapping_sub(first_pfn.wrapping_mul(page_struct_size)),
         )
     }
 

@@ -135,10 +135,11 @@ impl<'a> KernelMemory<'a> {
     /// top table (the linear map covers the kernel image too).
     fn enable_arm64_fast_paths(&mut self, a: &Arm64, page_struct_size: Option<u64>) {
         let first = self.top_pgt_paddr;
-        if first < a.phys_offset {
-            return;
-        }
-        let vaddr = a.page_offset().wrapping_add(first - a.phys_offset);
+        // PHYS_OFFSET may lie "below zero" (an LPA2 kernel running with 48
+        // bits lowers it by the 52-bit map's unused part): wrapping arithmetic.
+        let vaddr = a
+            .page_offset()
+            .wrapping_add(first.wrapping_sub(a.phys_offset));
         if a.linear_to_phys(vaddr) == Some(first)
             && self.walk(vaddr).map(|t| t.paddr).ok() == Some(first)
         {
@@ -504,13 +505,16 @@ impl<'a> KernelMemory<'a> {
         let vaddr = self.canonical(vaddr);
         if let Some(l) = self.direct_map {
             let limit = self.dump.max_pfn().saturating_mul(self.dump.page_size());
-            if let Some(off) = vaddr
+            // pbase may be "below zero" (see enable_arm64_fast_paths): an
+            // address whose sum wraps to beyond the dump is no linear one.
+            if let Some(paddr) = vaddr
                 .checked_sub(l.vbase)
-                .filter(|&o| l.pbase.checked_add(o).is_some_and(|p| p < limit))
+                .map(|o| l.pbase.wrapping_add(o))
+                .filter(|&p| p < limit)
             {
                 return Ok(Translation {
-                    paddr: l.pbase + off,
-                    contiguous: limit - (l.pbase + off),
+                    paddr,
+                    contiguous: limit - paddr,
                     method: Method::DirectMap,
                 });
             }

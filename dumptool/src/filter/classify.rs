@@ -98,7 +98,7 @@ impl<'k> Classifier<'k> {
         let vmemmap = mem.vmemmap().unwrap_or_else(|| {
             rules.switch_off(
                 ALL_PAGE_RULES,
-                "the vmemmap base is unknown (no vmemmap_base symbol)",
+                "the vmemmap base is unknown (no vmemmap_base symbol; on arm64, no VMEMMAP_START confirmed by a page-table walk)",
             );
             0
         });
