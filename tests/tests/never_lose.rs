@@ -12,7 +12,8 @@ use dumptool::dump::Dump;
 use dumptool::filter::level::{
     EXCLUDE_CACHE, EXCLUDE_CACHE_PRIVATE, EXCLUDE_FREE, EXCLUDE_USER_DATA,
 };
-use ktype_tests::fixtures::{repo_root, vmcore, Vmcore};
+use dumptool::filter::PageClass;
+use ktype_tests::fixtures::{repo_root, vmcore, vmcore_arm64, vmcore_arm64_without_lpa2, Vmcore};
 use ktype_tests::patch::{apply, btf_strings, find_all, rename_btf, rename_vmcoreinfo, Patch};
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
@@ -313,4 +314,61 @@ fn degraded_bindings_never_lose_the_dump_on_6_12() {
 #[test]
 fn degraded_bindings_never_lose_the_dump_on_the_newest_kernel() {
     check("sid");
+}
+
+/// A kernel whose `struct page` array cannot be located (VMCOREINFO's
+/// `NUMBER(VMEMMAP_START)` renamed in a copy of an arm64 dump, on the CPU
+/// without LPA2 where one exists) has no page classified at all: the four
+/// struct-page rules are switched off naming the vmemmap, and hwpoison and
+/// offline pages, which no dump level switches off, are not read from
+/// garbage either. Only zero pages go.
+#[test]
+fn an_unknown_vmemmap_excludes_no_page() {
+    let v = vmcore_arm64_without_lpa2("trixie").unwrap_or_else(|| vmcore_arm64("trixie"));
+    let copy = copy_of(&v);
+    let bytes = std::fs::read(&copy).expect("read the copy");
+    let patches = rename_vmcoreinfo(&bytes, "NUMBER(VMEMMAP_START)=");
+    drop(bytes);
+    let file = OpenOptions::new()
+        .write(true)
+        .open(&copy)
+        .expect("open the copy");
+    apply(&file, &patches, false);
+    drop(file);
+    let out = copy.with_extension("no-vmemmap");
+    let s = filter(&copy, &out);
+    let off: u32 = s.degraded.iter().map(|d| d.level_bit).fold(0, |a, b| a | b);
+    assert_eq!(off, ALL, "{}: {:#?}", v.suite, s.degraded);
+    assert!(
+        s.degraded.iter().all(|d| d.missing.contains("vmemmap")),
+        "{}: {:#?}",
+        v.suite,
+        s.degraded
+    );
+    for class in PageClass::ALL {
+        if class != PageClass::Zero {
+            assert_eq!(s.counts.get(class), 0, "{}: {class:?} excluded", v.suite);
+        }
+    }
+    assert!(
+        s.counts.get(PageClass::Zero) > 0,
+        "{}: {:?}",
+        v.suite,
+        s.counts
+    );
+    // Every page that is not zero is in the output.
+    let src = Dump::open(&copy).unwrap_or_else(|e| panic!("{e}"));
+    let k = kept(&out);
+    let mut page = vec![0u8; src.page_size() as usize];
+    let lost = (0..src.max_pfn())
+        .filter(|&p| src.phys().page_state(p).is_readable() && !k[p as usize])
+        .filter(|&p| {
+            src.phys().read_phys(p * src.page_size(), &mut page).is_ok()
+                && page.iter().any(|&b| b != 0)
+        })
+        .count();
+    assert_eq!(lost, 0, "{}: non-zero pages excluded", v.suite);
+    for f in [&out, &copy] {
+        let _ = std::fs::remove_file(f);
+    }
 }

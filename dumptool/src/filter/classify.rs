@@ -56,7 +56,10 @@ pub struct Classifier<'k> {
     mem: Option<&'k KernelMemory<'k>>,
     dump: &'k Dump,
     rules: Rules,
-    vmemmap: u64,
+    /// `struct page` of pfn 0; `None` when unknown: then no `struct page` is
+    /// read and nothing excluded (not even hwpoison or offline pages,
+    /// which no dump level switches off).
+    vmemmap: Option<u64>,
     page_size: usize,
     folio_size: usize,
     /// The kernel's own pfns (image, page tables), sorted: never excluded.
@@ -68,7 +71,7 @@ pub struct Classifier<'k> {
 impl std::fmt::Debug for Classifier<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Classifier")
-            .field("vmemmap", &format_args!("{:#x}", self.vmemmap))
+            .field("vmemmap", &self.vmemmap.map(|v| format!("{v:#x}")))
             .field("page_size", &self.page_size)
             .finish()
     }
@@ -95,13 +98,13 @@ impl<'k> Classifier<'k> {
         let dump = kernel.dump();
         let mem = kernel.memory();
         let mut rules = Rules::new(dump.vmcoreinfo());
-        let vmemmap = mem.vmemmap().unwrap_or_else(|| {
+        let vmemmap = mem.vmemmap();
+        if vmemmap.is_none() {
             rules.switch_off(
                 ALL_PAGE_RULES,
                 "the vmemmap base is unknown (no vmemmap_base symbol; on arm64, no VMEMMAP_START confirmed by a page-table walk)",
             );
-            0
-        });
+        }
         let mut own = Vec::new();
         let image = |name: &str| {
             let v = kernel.kallsyms().lookup(name)?;
@@ -170,7 +173,7 @@ impl<'k> Classifier<'k> {
             mem: None,
             dump,
             rules: Rules::none(why),
-            vmemmap: 0,
+            vmemmap: None,
             page_size: 0,
             folio_size: 0,
             own: Vec::new(),
@@ -229,7 +232,7 @@ impl<'k> Classifier<'k> {
     fn read_pages(&self, start: u64, n: u64) -> Option<Vec<u8>> {
         let sz = self.page_size as u64;
         let mut buf = vec![0u8; (n * sz) as usize + self.folio_size];
-        let addr = self.vmemmap.checked_add(start.checked_mul(sz)?)?;
+        let addr = self.vmemmap?.checked_add(start.checked_mul(sz)?)?;
         let mem = self.mem?;
         if mem.read_virt(addr, &mut buf).is_ok() {
             return Some(buf);
@@ -252,7 +255,7 @@ impl<'k> Classifier<'k> {
         let mut counts = ClassCounts::default();
         // Rules switched off on this kernel keep their pages.
         let level = level & !self.rules.switched_off;
-        if self.mem.is_none() || self.page_size == 0 {
+        if self.mem.is_none() || self.vmemmap.is_none() || self.page_size == 0 {
             return Ok(counts);
         }
         let end = start + out.len() as u64;
