@@ -7,8 +7,9 @@
 #                                              real crash dumps of those kernels booted in qemu
 #   scripts/fixtures.sh kdump [SUITE...]       the kernel-dependent part of the kdump guest
 #                                              (scripts/kdump_run.sh): busybox, modules, kexec, makedumpfile
-#   scripts/fixtures.sh arm64 [SUITE...]       Debian's arm64 kernels, their qemu-system-aarch64 dumps and
-#                                              sid's arm64 makedumpfile (under qemu-aarch64-static)
+#   scripts/fixtures.sh arm64 [SUITE...]       Debian's arm64 kernels (and their -dbg vmlinux), their
+#                                              qemu-system-aarch64 dumps and sid's arm64 makedumpfile
+#                                              (under qemu-aarch64-static)
 #
 # Output goes to $FIXTURES_DIR (default: ~/.cache/ktype-fixtures). Every fixture directory is
 # built in a staging directory, gets a `.complete` marker written last and is then moved into
@@ -67,7 +68,8 @@ commands:
                               qemu-system-aarch64 with the same workload and dumped (vmcores/<suite>-arm64:
                               vmcore.elf, vmcore.kdump-zlib, vmcore.kdump-lzo and dmesg.txt by sid's arm64
                               makedumpfile, tools/makedumpfile-sid-arm64, run under qemu-aarch64-static);
-                              for kernels built for LPA2 also vmcores/<suite>-arm64-nolpa2 (a CPU without it)
+                              for kernels built for LPA2 also vmcores/<suite>-arm64-nolpa2 (a CPU without it);
+                              kernels/<suite>-arm64/vmlinux-dbg, the -dbg package's vmlinux (DWARF)
 
 suites: ${ALL_SUITES[*]} (default: all)
 environment:
@@ -516,6 +518,19 @@ copy_modules() { # SUITE RELEASE MODDIR OUT
 	return 0
 }
 
+# The -dbg package (vmlinux with DWARF) of image package PKG at VERSION, in the current apt state:
+# PKG-dbg (linux-image-X-unsigned: linux-image-X-dbg), else linux-image-RELEASE-dbg.
+debug_package() { # PKG VERSION RELEASE
+	local pkg=$1 ver=$2 release=$3 dbg
+	for dbg in "${pkg%-unsigned}-dbg" "linux-image-$release-dbg"; do
+		if apt_cache show "$dbg=$ver" >/dev/null 2>&1; then
+			echo "$dbg"
+			return 0
+		fi
+	done
+	return 1
+}
+
 build_kernel() { # SUITE
 	local suite=$1 out="$FIXTURES_DIR/kernels/$1" t0=$SECONDS
 	local stage="$FIXTURES_DIR/kernels/.$1.staging" pkg ver deb dbgdeb release vmlinuz root
@@ -570,10 +585,8 @@ build_kernel() { # SUITE
 
 	# The -dbg package: the vmlinux with DWARF (for drgn and crash) and, where the image ships
 	# a one-line stub, the real System.map.
-	local dbg="$pkg-dbg"
-	[[ $pkg == *-unsigned ]] && dbg="${pkg%-unsigned}-dbg"
-	apt_cache show "$dbg=$ver" >/dev/null 2>&1 || dbg="linux-image-$release-dbg"
-	apt_cache show "$dbg=$ver" >/dev/null 2>&1 || die "$suite: no debug package ($pkg-dbg, linux-image-$release-dbg) at $ver"
+	local dbg
+	dbg=$(debug_package "$pkg" "$ver" "$release") || die "$suite: no debug package ($pkg-dbg, linux-image-$release-dbg) at $ver"
 	log "$suite: fetching the debug vmlinux and System.map from $dbg $ver (large download)"
 	dbgdeb=$(download "$stage/dl" "$dbg" "$ver")
 	python3 "$SCRIPT_DIR/deb_extract.py" "$dbgdeb" "$stage/dbg" \
@@ -1096,6 +1109,68 @@ ensure_kernel_arm64() { # SUITE
 	unlock "kernels-$suite-arm64"
 }
 
+# kernels/<suite>-arm64/vmlinux-dbg: the vmlinux (DWARF) of the -dbg package matching the kernel
+# in kernels/<suite>-arm64 (its image package's exact version, from the same private arm64 apt
+# state), for pahole and drgn. Only that file is read out of the package (≈1 GB; the .deb is
+# deleted). It has its own marker, .vmlinux-dbg.complete, naming the kernel package it belongs
+# to: fetching it rebuilds neither the kernel nor its dumps, and a new kernel (whose directory
+# is replaced whole) gets its own.
+arm64_vmlinux_dbg_current() { # SUITE
+	local dir="$FIXTURES_DIR/kernels/$1-arm64"
+	[[ -f $dir/vmlinux-dbg ]] &&
+		grep -qxF "kernel=$(first <"$dir/packages")" "$dir/.vmlinux-dbg.complete" 2>/dev/null
+}
+
+fetch_vmlinux_dbg_arm64() { # SUITE
+	local suite=$1 name="$1-arm64" t0=$SECONDS
+	local dir="$FIXTURES_DIR/kernels/$name" stage="$FIXTURES_DIR/kernels/.$name-dbg.staging"
+	local kernel pkg ver release dbg deb member vmlinux
+	need readelf:binutils python3:python3
+	kernel=$(first <"$dir/packages")
+	pkg=${kernel%%=*} ver=${kernel#*=}
+	release=$(cat "$dir/release")
+	setup_apt "$suite" arm64
+	dbg=$(debug_package "$pkg" "$ver" "$release") ||
+		die "$name: no debug package ($pkg-dbg, linux-image-$release-dbg) at $ver in $suite (arm64)"
+	rm -rf "$stage"
+	mkdir -p "$stage/dl"
+	CLEANUP_PATHS+=("$stage")
+	log "$name: fetching the debug vmlinux from $dbg $ver (large download)"
+	deb=$(download "$stage/dl" "$dbg" "$ver")
+	local deb_bytes download_s=$((SECONDS - t0)) tx=$SECONDS
+	deb_bytes=$(stat -c %s "$deb")
+	member=$(python3 "$SCRIPT_DIR/deb_extract.py" "$deb" "$stage/x" \
+		"usr/lib/debug/boot/vmlinux-$release|usr/lib/debug/lib/modules/$release/vmlinux") ||
+		die "$name: $dbg $ver has no vmlinux under usr/lib/debug/{boot,lib/modules/$release}"
+	rm -f "$deb"
+	vmlinux="$stage/x/$member"
+	readelf -hW "$vmlinux" | matches 'Machine:[[:space:]]*AArch64' ||
+		die "$name: $member of $dbg is not an AArch64 ELF file"
+	readelf -SW "$vmlinux" | matches '[[:space:]]\.debug_info[[:space:]]' || die "$name: $member of $dbg has no .debug_info"
+	LC_ALL=C grep -aq "Linux version $release " "$vmlinux" ||
+		die "$name: $member of $dbg lacks the banner 'Linux version $release'"
+	rm -f "$dir/.vmlinux-dbg.complete"
+	mv "$vmlinux" "$dir/vmlinux-dbg"
+	printf 'kernel=%s\npackage=%s=%s\nmember=%s\ndeb_bytes=%s\nvmlinux_bytes=%s\ndownload_s=%s\nextract_s=%s\nbuilt=%s\n' \
+		"$kernel" "$dbg" "$ver" "$member" "$deb_bytes" "$(stat -c %s "$dir/vmlinux-dbg")" "$download_s" \
+		"$((SECONDS - tx))" "$(date -u +%FT%TZ)" >"$dir/.vmlinux-dbg.complete"
+	rm -rf "$stage"
+	log "$name: vmlinux-dbg in $((SECONDS - t0)) s ($dbg $ver, $deb_bytes bytes downloaded in $download_s s)"
+}
+
+ensure_vmlinux_dbg_arm64() { # SUITE (after ensure_kernel_arm64)
+	local suite=$1
+	arm64_vmlinux_dbg_current "$suite" && return 0
+	# The kernel's lock: a kernel rebuild replaces the directory the vmlinux goes into.
+	lock "kernels-$suite-arm64"
+	if arm64_vmlinux_dbg_current "$suite"; then
+		log "$suite-arm64: vmlinux-dbg fetched meanwhile by another run"
+	else
+		fetch_vmlinux_dbg_arm64 "$suite"
+	fi
+	unlock "kernels-$suite-arm64"
+}
+
 # sid's arm64 makedumpfile (1.7.8+), run under qemu-aarch64-static: the page-set anchor.
 makedumpfile_arm64_tool() {
 	need qemu-aarch64-static:qemu-user-static
@@ -1280,6 +1355,7 @@ cmd_arm64() {
 		check_suite "$s"
 		ensure_kernel_arm64 "$s"
 		build_arm64_variants "$s"
+		ensure_vmlinux_dbg_arm64 "$s"
 	done
 }
 

@@ -245,6 +245,23 @@ pub fn vmcore_arm64(suite: &'static str) -> Vmcore {
     Vmcore { suite: name, dir }
 }
 
+/// The `-dbg` package's vmlinux (DWARF) of `suite`'s arm64 kernel,
+/// `kernels/<suite>-arm64/vmlinux-dbg` (for pahole and drgn): the package
+/// of the exact version of the image package there, fetched first if
+/// needed (`scripts/fixtures.sh arm64 SUITE`; its marker is
+/// `.vmlinux-dbg.complete`, next to the kernel's own).
+pub fn arm64_vmlinux_dbg(suite: &'static str) -> PathBuf {
+    assert!(
+        ARM64_SUITES.contains(&suite),
+        "no arm64 fixture suite {suite}"
+    );
+    let dir = fixtures_dir()
+        .join("kernels")
+        .join(format!("{suite}-arm64"));
+    ensure(&dir.join(".vmlinux-dbg.complete"), &["arm64", suite]);
+    dir.join("vmlinux-dbg")
+}
+
 /// The dumps of `suite`'s arm64 kernel on a CPU without FEAT_LPA2
 /// (`vmcores/<suite>-arm64-nolpa2`), as most arm64 servers run it: `Some`
 /// exactly when the kernel is built for 52-bit addresses with 4 KiB pages

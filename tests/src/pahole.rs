@@ -1,6 +1,9 @@
 //! Parses `pahole -C a,b,c FILE` output into member offsets: the anchor the
 //! offset tests compare against. pahole prints members of anonymous structs
 //! and unions inline with absolute offsets; bitfields as `byte: bit unit`.
+//! With `-E` (`--expand_types`) it also prints the members of every struct
+//! a member embeds by value, through typedefs ([`parse_expanded`]); `pahole
+//! -C NAME` of an enum prints its constants ([`parse_enum`]).
 
 use std::collections::BTreeMap;
 
@@ -91,12 +94,40 @@ fn parse_comment(c: &str) -> Option<(u64, Option<u64>, u64)> {
     it.next().is_none().then_some((off, None, size))
 }
 
+/// Drops the `/* typedef A -> B */ ` comments `pahole -E` puts before an
+/// expanded member (a whole-line comment becomes empty).
+fn strip_leading_comments(mut line: &str) -> &str {
+    while let Some(rest) = line.strip_prefix("/*") {
+        match rest.find("*/") {
+            Some(end) => line = rest[end + 2..].trim_start(),
+            None => break,
+        }
+    }
+    line
+}
+
 /// Parses pahole's output for one or more structs.
 pub fn parse(text: &str) -> BTreeMap<String, PaholeStruct> {
+    parse_with(text, false)
+}
+
+/// Parses `pahole -E` output: as [`parse`], and each member whose type
+/// pahole expanded (a struct or union embedded by value, also through
+/// typedefs) is a member itself, named by its path (`list`, `head_id`), next
+/// to its own members (`list.next`, `head_id.counter`), all with absolute
+/// offsets. Inside an expanded array (`struct zone node_zones[4]`) the
+/// paths keep the brackets (`node_zones[4].name`: the first element's).
+pub fn parse_expanded(text: &str) -> BTreeMap<String, PaholeStruct> {
+    parse_with(text, true)
+}
+
+fn parse_with(text: &str, expanded: bool) -> BTreeMap<String, PaholeStruct> {
     let mut out = BTreeMap::new();
     let mut cur: Option<(String, PaholeStruct)> = None;
     // Members collected inside each open inline struct/union (innermost last).
     let mut blocks: Vec<Vec<PaholeMember>> = Vec::new();
+    // The opening line of each open block (`struct list_head`, `union`).
+    let mut openers: Vec<String> = Vec::new();
     for raw in text.lines() {
         let line = raw.trim_end();
         if cur.is_none() {
@@ -111,12 +142,13 @@ pub fn parse(text: &str) -> BTreeMap<String, PaholeStruct> {
                             },
                         ));
                         blocks = vec![Vec::new()];
+                        openers = vec![head.to_string()];
                     }
                 }
             }
             continue;
         }
-        let trimmed = line.trim_start();
+        let mut trimmed = line.trim_start();
         if let Some(size) = trimmed.strip_prefix("/* size: ") {
             if let Some((_, s)) = cur.as_mut() {
                 s.size = size
@@ -134,21 +166,45 @@ pub fn parse(text: &str) -> BTreeMap<String, PaholeStruct> {
             }
             continue;
         }
+        if expanded {
+            trimmed = strip_leading_comments(trimmed);
+        }
         if trimmed == "struct {"
             || trimmed == "union {"
             || trimmed.ends_with(" {")
                 && (trimmed.starts_with("struct ") || trimmed.starts_with("union "))
         {
             blocks.push(Vec::new());
+            openers.push(trimmed.trim_end_matches(" {").to_string());
             continue;
         }
         if let Some(rest) = trimmed.strip_prefix('}') {
-            // `} name;  /* off size */` or `};  /* off size */`
+            // `} name;  /* off size */` or `};  /* off size */` (`-E`: `}name;`)
             let inner = blocks.pop().unwrap_or_default();
-            let decl = strip_attributes(rest.split(';').next().unwrap_or(""));
+            let opener = openers.pop().unwrap_or_default();
+            let (decl, comment) = rest.split_once(';').unwrap_or((rest, ""));
+            let decl = strip_attributes(decl);
             let decl = decl.trim();
+            let nesting = blocks.len().saturating_sub(1);
             let parent = blocks.last_mut();
             if let Some(parent) = parent {
+                let whole = comment
+                    .trim()
+                    .strip_prefix("/*")
+                    .and_then(|c| c.strip_suffix("*/"))
+                    .and_then(parse_comment);
+                if let (true, Some(name), Some((off, None, size))) =
+                    (expanded, declared_name(decl), whole)
+                {
+                    parent.push(PaholeMember {
+                        path: name,
+                        decl: format!("{opener} {decl}"),
+                        bit_offset: off * 8,
+                        bitfield_bits: 0,
+                        size,
+                        nesting,
+                    });
+                }
                 for mut m in inner {
                     if !decl.is_empty() {
                         m.path = format!("{decl}.{}", m.path);
@@ -194,6 +250,30 @@ pub fn parse(text: &str) -> BTreeMap<String, PaholeStruct> {
                 size,
                 nesting,
             });
+        }
+    }
+    out
+}
+
+/// Parses `pahole -C NAME` of an enum (`enum NAME {`, one `CONST = VALUE,`
+/// a line, `};`): its constants and values in print order; empty when the
+/// text holds no enum.
+pub fn parse_enum(text: &str) -> Vec<(String, i128)> {
+    let mut out = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        if !inside {
+            inside = line.starts_with("enum ") && line.trim_end().ends_with('{');
+            continue;
+        }
+        if line.starts_with('}') {
+            break;
+        }
+        let Some((name, value)) = line.split_once('=') else {
+            continue;
+        };
+        if let Ok(v) = value.trim().trim_end_matches(',').trim().parse() {
+            out.push((name.trim().to_string(), v));
         }
     }
     out
@@ -247,5 +327,57 @@ mod tests {
                 ("comm", 320, 0, 16)
             ]
         );
+    }
+
+    #[test]
+    fn parses_expanded_types_and_enums() {
+        let text = "struct d {\n\t/* typedef atomic_long_t -> atomic64_t */ struct {\n\t\t/* typedef s64 -> __s64 */ long long int counter; /*     8     8 */\n\t} state_var; /*     8     8 */\n\t/* XXX 4 bytes hole, try to pack */\n\tstruct lpos {\n\t\tlong unsigned int  begin; /*    16     8 */\n\t\tunsigned int x:3; /*    24: 0  4 */\n\t}text_blk_lpos; /*    16    16 */\n\tstruct z {\n\t\tint n; /* 32 4 */\n\t} zs[2]; /* 32 8 */\n\n\t/* size: 40, cachelines: 1, members: 3 */\n};\n";
+        let got = |s: &PaholeStruct| -> Vec<(String, u64, u32, u64, usize)> {
+            s.members
+                .iter()
+                .map(|m| {
+                    (
+                        m.path.clone(),
+                        m.bit_offset,
+                        m.bitfield_bits,
+                        m.size,
+                        m.nesting,
+                    )
+                })
+                .collect()
+        };
+        let s = &parse_expanded(text)["d"];
+        assert_eq!(s.size, 40);
+        let want = [
+            ("state_var", 64, 0, 8, 0),
+            ("state_var.counter", 64, 0, 8, 1),
+            ("text_blk_lpos", 128, 0, 16, 0),
+            ("text_blk_lpos.begin", 128, 0, 8, 1),
+            ("text_blk_lpos.x", 192, 3, 4, 1),
+            ("zs", 256, 0, 8, 0),
+            ("zs[2].n", 256, 0, 4, 1),
+        ];
+        let want: Vec<_> = want
+            .iter()
+            .map(|&(p, b, w, z, n)| (p.to_string(), b, w, z, n))
+            .collect();
+        assert_eq!(got(s), want);
+        assert_eq!(
+            offset_of(&parse_expanded(text), "d", "text_blk_lpos.begin"),
+            Some((128, 0))
+        );
+        let e = "enum pageflags {\n\tPG_locked              = 0,\n\tPG_head = 6,\n\tNEG = -1,\n\tPG_last = 23\n};\n";
+        assert_eq!(
+            parse_enum(e),
+            [
+                ("PG_locked", 0),
+                ("PG_head", 6),
+                ("NEG", -1),
+                ("PG_last", 23)
+            ]
+            .map(|(n, v)| (n.to_string(), v))
+            .to_vec()
+        );
+        assert!(parse_enum(text).is_empty());
     }
 }

@@ -1,0 +1,183 @@
+//! drgn reads dumptool's filtered arm64 dumps as it reads the source: on
+//! each arm64 fixture kernel, `dumptool filter -d 31` of qemu's ELF dump
+//! into kdump (lzo, zlib) and ELF outputs, then drgn on this x86_64 host
+//! (`tests/tests/debugger/walk.py`, with the arm64 `-dbg` package's vmlinux,
+//! so no kallsyms needed) lists every task, every module and the whole
+//! printk log of the source and of each output: the outputs must give
+//! exactly the source's answers. The answers are real facts too: pid 1,
+//! the guest's `workload` with the pid it printed on the console, modules
+//! `guest-init.sh` loaded and `Linux version <release>` in the log.
+//!
+//! Pages the filter left out are probed as in `debugger_walk`: an excluded
+//! user page faults in a kdump output and reads as zeros in an ELF one; an
+//! excluded zero page reads as zeros in both.
+//!
+//! (qemu's own arm64 kdump files are not walked: they name the machine
+//! `Unknown`, and libkdumpfile then refuses them, `KDUMP_ATTR_ARCH_NAME`.)
+
+use dumptool::commands::filter::{run, FilterArgs};
+use dumptool::dump::Dump;
+use ktype_tests::drgn::{walk, Walk};
+use ktype_tests::fixtures::{arm64_vmlinux_dbg, fixtures_dir, repo_root, vmcore_arm64};
+use ktype_tests::guest::{excluded_pages, workload_pid};
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+fn work() -> PathBuf {
+    let d = repo_root().join("target/arm64-drgn");
+    std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("mkdir {}: {e}", d.display()));
+    d
+}
+
+/// drgn's walk of `dump`; a walk that fails fails the test.
+fn drgn_walk(dump: &Path, vmlinux: &Path, probes: &[u64]) -> Walk {
+    walk(dump, vmlinux, probes).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// `dumptool filter -f -d 31 -FLAG --threads 2 IN OUT`.
+fn filter(flag: char, input: &Path, output: &Path) {
+    let words: [OsString; 8] = [
+        "-f".into(),
+        "-d".into(),
+        "31".into(),
+        format!("-{flag}").into(),
+        "--threads".into(),
+        "2".into(),
+        input.into(),
+        output.into(),
+    ];
+    let args = FilterArgs::from_words(words).unwrap_or_else(|e| panic!("{e}"));
+    run(&args).unwrap_or_else(|e| {
+        panic!(
+            "dumptool filter -d 31 -{flag} {} {}: {e}",
+            input.display(),
+            output.display()
+        )
+    });
+}
+
+fn check(suite: &'static str) {
+    let t0 = Instant::now();
+    let v = vmcore_arm64(suite);
+    let vmlinux = arm64_vmlinux_dbg(suite);
+    let release_file = fixtures_dir().join(format!("kernels/{suite}-arm64/release"));
+    let release = std::fs::read_to_string(&release_file)
+        .unwrap_or_else(|e| panic!("{}: {e}", release_file.display()));
+    let outputs: Vec<(char, PathBuf)> = ['l', 'c', 'E']
+        .into_iter()
+        .map(|flag| (flag, work().join(format!("{suite}-arm64-d31-{flag}"))))
+        .collect();
+    for (flag, out) in &outputs {
+        filter(*flag, &v.elf(), out);
+    }
+    let src_dump = Dump::open(v.elf()).unwrap_or_else(|e| panic!("{e}"));
+    let kdump = Dump::open(&outputs[0].1).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(kdump.machine(), "aarch64");
+    let (user_page, zero_page) = excluded_pages(&src_dump, &kdump);
+    let probes = [user_page, zero_page];
+
+    let src = drgn_walk(&v.elf(), &vmlinux, &probes);
+    let src_path = v.elf();
+    let name = src_path.display();
+    assert!(
+        src.tasks.iter().any(|t| t.pid == 1 && t.comm == "init"),
+        "{name}: no pid 1 `init` among {:?}",
+        src.tasks
+    );
+    let pid = workload_pid(&v);
+    assert!(
+        src.tasks
+            .iter()
+            .any(|t| t.pid == pid && t.ppid == 1 && t.comm == "workload"),
+        "{name}: no `workload` task with pid {pid} (console.log), child of init, among {:?}",
+        src.tasks
+    );
+    let pids: BTreeSet<u64> = src.tasks.iter().map(|t| t.pid).collect();
+    assert_eq!(pids.len(), src.tasks.len(), "{name}: a pid listed twice");
+    for m in ["ext4", "virtio_blk", "qemu_fw_cfg"] {
+        assert!(
+            src.modules.iter().any(|n| n == m),
+            "{name}: module {m} (loaded by guest-init.sh) missing from {:?}",
+            src.modules
+        );
+    }
+    // arm64 logs "Booting Linux on physical CPU ..." before the banner.
+    let banner = format!("Linux version {} ", release.trim());
+    assert!(
+        src.log.iter().take(3).any(|l| l.1.starts_with(&banner)),
+        "{name}: no {banner:?} among the first log records: {:?}",
+        &src.log[..src.log.len().min(3)]
+    );
+    assert!(
+        src.log.len() > 100,
+        "{name}: only {} log records",
+        src.log.len()
+    );
+    assert_eq!(
+        src.probes,
+        [
+            (user_page, "data".to_string()),
+            (zero_page, "zero".to_string())
+        ],
+        "{name}: the probed pages as the source holds them"
+    );
+
+    for (flag, out) in &outputs {
+        let got = drgn_walk(out, &vmlinux, &probes);
+        let o = out.display();
+        assert_eq!(got.tasks, src.tasks, "{o}: tasks differ from {name}'s");
+        assert_eq!(
+            got.modules, src.modules,
+            "{o}: modules differ from {name}'s"
+        );
+        assert_eq!(got.log, src.log, "{o}: printk log differs from {name}'s");
+        let user = if *flag == 'E' { "zero" } else { "fault" };
+        assert_eq!(
+            got.probes,
+            [
+                (user_page, user.to_string()),
+                (zero_page, "zero".to_string())
+            ],
+            "{o}: excluded pages as drgn reads them"
+        );
+        eprintln!(
+            "{suite}-arm64 -d 31 -{flag}: {} tasks (workload pid {pid}), {} modules, {} log records equal to the source's; excluded user page {user_page:#x} reads {user}",
+            got.tasks.len(),
+            got.modules.len(),
+            got.log.len()
+        );
+        std::fs::remove_file(out).ok();
+    }
+    eprintln!(
+        "{suite}-arm64: filtered and walked in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn drgn_walks_filtered_arm64_6_1() {
+    check("bookworm");
+}
+
+#[test]
+fn drgn_walks_filtered_arm64_6_12() {
+    check("trixie");
+}
+
+#[test]
+fn drgn_walks_filtered_arm64_newest() {
+    check("sid");
+}
+
+/// One test per arm64 fixture suite: a suite added to `ARM64_SUITES` needs
+/// one here.
+#[test]
+fn every_arm64_suite_is_walked() {
+    assert_eq!(
+        ktype_tests::fixtures::ARM64_SUITES,
+        ["bookworm", "trixie", "sid"],
+        "add a drgn_walks_filtered_arm64_* test for the new suite"
+    );
+}
