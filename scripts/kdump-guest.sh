@@ -40,12 +40,13 @@ live() {
 	dumptool dmesg --live >dmesg.stdout 2>dmesg.stderr
 	echo "dmesg=$?" >>status.txt
 	# The examples' ps (kdump_run.sh --tool ktype-ps=...), with the processes as /proc lists them
-	# just before and the shell's pid (ps's parent).
+	# just before and just after (a kthread may end meanwhile) and the shell's pid (ps's parent).
 	if [ -x /bin/ktype-ps ]; then
 		echo $$ >shell-pid.txt
 		for f in /proc/[0-9]*/stat; do cat "$f" 2>/dev/null; done >proc-stat.txt
 		ktype-ps /proc/kcore >ps.stdout 2>ps.stderr
 		echo "ps=$?" >>status.txt
+		for f in /proc/[0-9]*/stat; do cat "$f" 2>/dev/null; done >proc-stat-after.txt
 	fi
 	say "live runs: $(tr '\n' ' ' <status.txt)"
 	cd /

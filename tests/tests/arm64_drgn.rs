@@ -18,7 +18,10 @@
 use dumptool::commands::filter::{run, FilterArgs};
 use dumptool::dump::Dump;
 use ktype_tests::drgn::{walk, Walk};
-use ktype_tests::fixtures::{arm64_vmlinux_dbg, fixtures_dir, repo_root, vmcore_arm64};
+use ktype_tests::fixtures::{
+    arm64_vmlinux_dbg, fixtures_dir, repo_root, vmcore_arm64, vmcore_arm64_without_lpa2, Vmcore,
+    ARM64_SUITES,
+};
 use ktype_tests::guest::{excluded_pages, workload_pid};
 use std::collections::BTreeSet;
 use std::ffi::OsString;
@@ -58,16 +61,15 @@ fn filter(flag: char, input: &Path, output: &Path) {
     });
 }
 
-fn check(suite: &'static str) {
+fn check(suite: &'static str, v: Vmcore) {
     let t0 = Instant::now();
-    let v = vmcore_arm64(suite);
     let vmlinux = arm64_vmlinux_dbg(suite);
     let release_file = fixtures_dir().join(format!("kernels/{suite}-arm64/release"));
     let release = std::fs::read_to_string(&release_file)
         .unwrap_or_else(|e| panic!("{}: {e}", release_file.display()));
     let outputs: Vec<(char, PathBuf)> = ['l', 'c', 'E']
         .into_iter()
-        .map(|flag| (flag, work().join(format!("{suite}-arm64-d31-{flag}"))))
+        .map(|flag| (flag, work().join(format!("{}-d31-{flag}", v.suite))))
         .collect();
     for (flag, out) in &outputs {
         filter(*flag, &v.elf(), out);
@@ -143,7 +145,8 @@ fn check(suite: &'static str) {
             "{o}: excluded pages as drgn reads them"
         );
         eprintln!(
-            "{suite}-arm64 -d 31 -{flag}: {} tasks (workload pid {pid}), {} modules, {} log records equal to the source's; excluded user page {user_page:#x} reads {user}",
+            "{} -d 31 -{flag}: {} tasks (workload pid {pid}), {} modules, {} log records equal to the source's; excluded user page {user_page:#x} reads {user}",
+            v.suite,
             got.tasks.len(),
             got.modules.len(),
             got.log.len()
@@ -151,33 +154,33 @@ fn check(suite: &'static str) {
         std::fs::remove_file(out).ok();
     }
     eprintln!(
-        "{suite}-arm64: filtered and walked in {:.1} s",
+        "{}: filtered and walked in {:.1} s",
+        v.suite,
         t0.elapsed().as_secs_f64()
     );
 }
 
 #[test]
 fn drgn_walks_filtered_arm64_6_1() {
-    check("bookworm");
+    check("bookworm", vmcore_arm64("bookworm"));
 }
 
 #[test]
 fn drgn_walks_filtered_arm64_6_12() {
-    check("trixie");
+    check("trixie", vmcore_arm64("trixie"));
 }
 
 #[test]
 fn drgn_walks_filtered_arm64_newest() {
-    check("sid");
+    check("sid", vmcore_arm64("sid"));
 }
 
-/// One test per arm64 fixture suite: a suite added to `ARM64_SUITES` needs
-/// one here.
+/// The LPA2 kernels on a CPU without FEAT_LPA2 (48 bits at run time).
 #[test]
-fn every_arm64_suite_is_walked() {
-    assert_eq!(
-        ktype_tests::fixtures::ARM64_SUITES,
-        ["bookworm", "trixie", "sid"],
-        "add a drgn_walks_filtered_arm64_* test for the new suite"
-    );
+fn drgn_walks_filtered_arm64_without_lpa2() {
+    for suite in ARM64_SUITES {
+        if let Some(v) = vmcore_arm64_without_lpa2(suite) {
+            check(suite, v);
+        }
+    }
 }

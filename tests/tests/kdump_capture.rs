@@ -265,7 +265,7 @@ fn check_live(suite: &str, live: &Path, release: &str) -> String {
     let ps = check_live_ps(
         suite,
         &read("ps.stdout"),
-        &read("proc-stat.txt"),
+        [&read("proc-stat.txt"), &read("proc-stat-after.txt")],
         &read("shell-pid.txt"),
     );
     format!(
@@ -276,19 +276,12 @@ fn check_live(suite: &str, live: &Path, release: &str) -> String {
     )
 }
 
-/// Checks the examples' `ps /proc/kcore`, run live in the first kernel,
-/// against the guest's own `/proc/PID/stat` lines read just before it: every
-/// process there is in ps's list with its pid, parent and command, and ps
-/// finds itself running (`R`) as a child of the guest's shell. /proc names
-/// kernel threads more fully than `task->comm` (15 bytes): a kworker with
-/// its workqueue, a kthread with its whole name (`rcu_tasks_kthread`).
-fn check_live_ps(suite: &str, ps: &str, proc_stat: &str, shell_pid: &str) -> String {
-    let ours = examples::parse_ps(ps).unwrap_or_else(|e| panic!("{suite}: live ps: {e}"));
-    // `PID (COMM) S PPID ...`; the comm may hold spaces and parentheses.
-    let theirs: Vec<drgn::Task> = proc_stat
-        .lines()
+/// The processes of `/proc/PID/stat` lines (`PID (COMM) S PPID ...`; the
+/// comm may hold spaces and parentheses), without the `cat`s that read them.
+fn proc_stat_tasks(suite: &str, text: &str) -> Vec<drgn::Task> {
+    text.lines()
         .map(|l| {
-            let bad = || -> ! { panic!("{suite}: proc-stat.txt: unexpected line {l:?}") };
+            let bad = || -> ! { panic!("{suite}: /proc/PID/stat: unexpected line {l:?}") };
             let (pid, rest) = l.split_once(" (").unwrap_or_else(|| bad());
             let (comm, rest) = rest.rsplit_once(") ").unwrap_or_else(|| bad());
             let mut f = rest.split_whitespace();
@@ -307,8 +300,24 @@ fn check_live_ps(suite: &str, ps: &str, proc_stat: &str, shell_pid: &str) -> Str
                 comm: comm.to_string(),
             }
         })
-        // The `cat`s that read the files are gone when ps runs.
         .filter(|t| t.comm != "cat")
+        .collect()
+}
+
+/// Checks the examples' `ps /proc/kcore`, run live in the first kernel,
+/// against the guest's own `/proc/PID/stat` lines read just before and just
+/// after it: every process in both (alive throughout: a kthread such as
+/// `ext4lazyinit` may end meanwhile) is in ps's list with its pid, parent and
+/// command, and ps finds itself running (`R`) as a child of the guest's
+/// shell. /proc names kernel threads more fully than `task->comm` (15
+/// bytes): a kworker with its workqueue, a kthread with its whole name
+/// (`rcu_tasks_kthread`).
+fn check_live_ps(suite: &str, ps: &str, proc_stat: [&str; 2], shell_pid: &str) -> String {
+    let ours = examples::parse_ps(ps).unwrap_or_else(|e| panic!("{suite}: live ps: {e}"));
+    let after = proc_stat_tasks(suite, proc_stat[1]);
+    let theirs: Vec<drgn::Task> = proc_stat_tasks(suite, proc_stat[0])
+        .into_iter()
+        .filter(|t| after.iter().any(|a| a.pid == t.pid && a.comm == t.comm))
         .collect();
     assert!(
         theirs.len() > 20,
@@ -331,7 +340,7 @@ fn check_live_ps(suite: &str, ps: &str, proc_stat: &str, shell_pid: &str) -> Str
         "{suite}: live ps does not list itself running under the shell (pid {shell})"
     );
     format!(
-        "live ps lists {} tasks, each of the {} processes of /proc with its parent and command, and itself running",
+        "live ps lists {} tasks, each of the {} processes /proc showed before and after it with its parent and command, and itself running",
         ours.len(),
         theirs.len()
     )
