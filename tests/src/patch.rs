@@ -90,3 +90,19 @@ pub fn rename_vmcoreinfo(bytes: &[u8], key: &str) -> Vec<Patch> {
         .map(|&a| ((a + pos) as u64, b"Q".to_vec(), vec![bytes[a + pos]]))
         .collect()
 }
+
+/// Renames VMCOREINFO's `keys` (see [`rename_vmcoreinfo`]) in the dump copy
+/// at `copy`, for good.
+pub fn rename_vmcoreinfo_in(copy: &std::path::Path, keys: &[&str]) {
+    let bytes = std::fs::read(copy).unwrap_or_else(|e| panic!("{}: {e}", copy.display()));
+    let patches: Vec<Patch> = keys
+        .iter()
+        .flat_map(|k| rename_vmcoreinfo(&bytes, k))
+        .collect();
+    drop(bytes);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(copy)
+        .unwrap_or_else(|e| panic!("{}: {e}", copy.display()));
+    apply(&file, &patches, false);
+}

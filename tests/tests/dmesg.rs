@@ -13,7 +13,9 @@ use dumptool::dump::Dump;
 use dumptool::kernel::printk::{self, KernelLog, PrintkLayout};
 use dumptool::kernel::CrashedKernel;
 use ktype_tests::fixtures::{kernel, makedumpfile_sid, repo_root, vmcore};
-use ktype_tests::patch::{apply, btf_strings, find_all, rename_btf, rename_vmcoreinfo, Patch};
+use ktype_tests::patch::{
+    apply, btf_strings, find_all, rename_btf, rename_vmcoreinfo, rename_vmcoreinfo_in, Patch,
+};
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -289,19 +291,14 @@ fn dmesg_without_a_ring_buffer_is_a_typed_error() {
     let v = vmcore("bookworm");
     let copy = work("no-ring-buffer.elf");
     std::fs::copy(v.normalised_elf(), &copy).expect("copy the dump");
-    let bytes = std::fs::read(&copy).expect("read the copy");
-    let patches = [
-        rename_vmcoreinfo(&bytes, "SYMBOL(kallsyms_names)="),
-        rename_vmcoreinfo(&bytes, "SYMBOL(prb)="),
-        rename_vmcoreinfo(&bytes, "SYMBOL(printk_rb_static)="),
-    ]
-    .concat();
-    let file = OpenOptions::new()
-        .write(true)
-        .open(&copy)
-        .expect("open the copy");
-    apply(&file, &patches, false);
-    drop(file);
+    rename_vmcoreinfo_in(
+        &copy,
+        &[
+            "SYMBOL(kallsyms_names)=",
+            "SYMBOL(prb)=",
+            "SYMBOL(printk_rb_static)=",
+        ],
+    );
     assert!(
         anchor(&copy).is_err(),
         "makedumpfile reads a log without SYMBOL(prb)"

@@ -14,7 +14,9 @@ use dumptool::filter::level::{
 };
 use dumptool::filter::PageClass;
 use ktype_tests::fixtures::{repo_root, vmcore, vmcore_arm64, vmcore_arm64_without_lpa2, Vmcore};
-use ktype_tests::patch::{apply, btf_strings, find_all, rename_btf, rename_vmcoreinfo, Patch};
+use ktype_tests::patch::{
+    apply, btf_strings, find_all, rename_btf, rename_vmcoreinfo, rename_vmcoreinfo_in, Patch,
+};
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 
@@ -326,15 +328,7 @@ fn degraded_bindings_never_lose_the_dump_on_the_newest_kernel() {
 fn an_unknown_vmemmap_excludes_no_page() {
     let v = vmcore_arm64_without_lpa2("trixie").unwrap_or_else(|| vmcore_arm64("trixie"));
     let copy = copy_of(&v);
-    let bytes = std::fs::read(&copy).expect("read the copy");
-    let patches = rename_vmcoreinfo(&bytes, "NUMBER(VMEMMAP_START)=");
-    drop(bytes);
-    let file = OpenOptions::new()
-        .write(true)
-        .open(&copy)
-        .expect("open the copy");
-    apply(&file, &patches, false);
-    drop(file);
+    rename_vmcoreinfo_in(&copy, &["NUMBER(VMEMMAP_START)="]);
     let out = copy.with_extension("no-vmemmap");
     let s = filter(&copy, &out);
     let off: u32 = s.degraded.iter().map(|d| d.level_bit).fold(0, |a, b| a | b);
