@@ -688,6 +688,33 @@ kill_qemu() {
 	QEMU_PID=""
 }
 
+# Dumps the guest started as $QEMU_PID (QMP socket in $qdir of the caller) once its workload is
+# ready: STAGE/out/{vmcore.elf,vmcore.kdump-zlib.flat,console.log}, STAGE/{formats,qmp.log}; waits
+# for qemu to quit; checks the ELF dump's VMCOREINFO names RELEASE; reassembles qemu's flattened
+# kdump-zlib (qemu < 8.2 writes makedumpfile's flattened stream) into STAGE/out/vmcore.kdump-zlib.
+qmp_dump_guest() { # NAME STAGE RELEASE BOOT_TIMEOUT DUMP_TIMEOUT
+	local name=$1 stage=$2 release=$3 boot=$4 dump=$5 _ osrel
+	if ! python3 "$SCRIPT_DIR/qmp_dump.py" --socket "$qdir/qmp.sock" --serial "$stage/out/console.log" \
+		--qemu-pid "$QEMU_PID" --boot-timeout "$boot" --dump-timeout "$dump" \
+		--formats-out "$stage/formats" \
+		--dump "elf:$stage/out/vmcore.elf" --dump "kdump-zlib:$stage/out/vmcore.kdump-zlib.flat" \
+		--quit 2>&1 | tee "$stage/qmp.log" >&2; then
+		kill_qemu
+		die "$name: qemu/QMP failed; qemu said: $(tail -5 "$stage/qemu.log"); console tail: $(tail -5 "$stage/out/console.log" 2>/dev/null)"
+	fi
+	for _ in $(seq 1 30); do kill -0 "$QEMU_PID" 2>/dev/null || break; sleep 1; done
+	kill_qemu
+	grep -q '^ktype-init: .*\(FAILED\|WARNING\)' "$stage/out/console.log" &&
+		warn "$name: guest reported: $(grep '^ktype-init: .*\(FAILED\|WARNING\)' "$stage/out/console.log")"
+	osrel=$(strings -n 10 "$stage/out/vmcore.elf" | grep '^OSRELEASE=' | first || true)
+	[[ $osrel == "OSRELEASE=$release" ]] ||
+		die "$name: vmcore.elf has no VMCOREINFO note with OSRELEASE=$release (found '${osrel}'); was qemu_fw_cfg loaded?"
+	makedumpfile -R "$stage/out/vmcore.kdump-zlib" <"$stage/out/vmcore.kdump-zlib.flat" >"$stage/makedumpfile-R.log" 2>&1 ||
+		die "$name: makedumpfile -R (reassemble qemu's flattened kdump-zlib) failed: $(tail -5 "$stage/makedumpfile-R.log")"
+	[[ $(head -c 8 "$stage/out/vmcore.kdump-zlib") == "KDUMP   " ]] || die "$name: reassembled vmcore.kdump-zlib lacks the KDUMP signature"
+}
+
+
 # Module names in dependency order (dependencies first) for NAME..., from a `name: deps` file.
 module_load_order() { # MODULES_DEP NAME...
 	local depfile=$1 name
@@ -774,32 +801,8 @@ build_vmcore() { # SUITE MEM_MiB NAME
 		>"$stage/qemu.log" 2>&1 &
 	QEMU_PID=$!
 	log "$name: qemu started (pid $QEMU_PID, accel $accel); waiting for the workload"
-	if ! python3 "$SCRIPT_DIR/qmp_dump.py" --socket "$qdir/qmp.sock" --serial "$stage/out/console.log" \
-		--qemu-pid "$QEMU_PID" --boot-timeout 300 --dump-timeout 600 \
-		--formats-out "$stage/formats" \
-		--dump "elf:$stage/out/vmcore.elf" --dump "kdump-zlib:$stage/out/vmcore.kdump-zlib.flat" \
-		--quit 2>&1 | tee "$stage/qmp.log" >&2; then
-		kill_qemu
-		die "$name: qemu/QMP failed; qemu said: $(tail -5 "$stage/qemu.log"); console tail: $(tail -5 "$stage/out/console.log" 2>/dev/null)"
-	fi
-	local _
-	for _ in $(seq 1 30); do kill -0 "$QEMU_PID" 2>/dev/null || break; sleep 1; done
-	kill_qemu
+	qmp_dump_guest "$name" "$stage" "$release" 300 600
 	local qemu_s=$((SECONDS - tq))
-	grep -q '^ktype-init: .*\(FAILED\|WARNING\)' "$stage/out/console.log" &&
-		warn "$name: guest reported: $(grep '^ktype-init: .*\(FAILED\|WARNING\)' "$stage/out/console.log")"
-
-	# checks on the ELF dump
-	local osrel
-	osrel=$(strings -n 10 "$stage/out/vmcore.elf" | grep '^OSRELEASE=' | first || true)
-	[[ $osrel == "OSRELEASE=$release" ]] ||
-		die "$name: vmcore.elf has no VMCOREINFO note with OSRELEASE=$release (found '${osrel}'); was qemu_fw_cfg loaded?"
-
-	# qemu (< 8.2) writes kdump formats in makedumpfile's *flattened* stream format; `makedumpfile -R`
-	# reassembles it into an ordinary kdump-compressed file (signature "KDUMP   ").
-	makedumpfile -R "$stage/out/vmcore.kdump-zlib" <"$stage/out/vmcore.kdump-zlib.flat" >"$stage/makedumpfile-R.log" 2>&1 ||
-		die "$name: makedumpfile -R (reassemble qemu's flattened kdump-zlib) failed: $(tail -5 "$stage/makedumpfile-R.log")"
-	[[ $(head -c 8 "$stage/out/vmcore.kdump-zlib") == "KDUMP   " ]] || die "$name: reassembled vmcore.kdump-zlib lacks the KDUMP signature"
 
 	# kdump-lzo via makedumpfile from a normalised copy of qemu's ELF
 	python3 "$SCRIPT_DIR/normalize_elf.py" "$stage/out/vmcore.elf" "$stage/normalized.elf" >&2 ||
@@ -1249,27 +1252,8 @@ build_vmcore_arm64() { # SUITE
 		>"$stage/qemu.log" 2>&1 &
 	QEMU_PID=$!
 	log "$name: qemu-system-aarch64 started (pid $QEMU_PID); waiting for the workload"
-	if ! python3 "$SCRIPT_DIR/qmp_dump.py" --socket "$qdir/qmp.sock" --serial "$stage/out/console.log" \
-		--qemu-pid "$QEMU_PID" --boot-timeout 600 --dump-timeout 900 \
-		--formats-out "$stage/formats" \
-		--dump "elf:$stage/out/vmcore.elf" --dump "kdump-zlib:$stage/out/vmcore.kdump-zlib.flat" \
-		--quit 2>&1 | tee "$stage/qmp.log" >&2; then
-		kill_qemu
-		die "$name: qemu/QMP failed; qemu said: $(tail -5 "$stage/qemu.log"); console tail: $(tail -5 "$stage/out/console.log" 2>/dev/null)"
-	fi
-	local _
-	for _ in $(seq 1 30); do kill -0 "$QEMU_PID" 2>/dev/null || break; sleep 1; done
-	kill_qemu
+	qmp_dump_guest "$name" "$stage" "$release" 600 900
 	local qemu_s=$((SECONDS - tq))
-	grep -q '^ktype-init: .*\(FAILED\|WARNING\)' "$stage/out/console.log" &&
-		warn "$name: guest reported: $(grep '^ktype-init: .*\(FAILED\|WARNING\)' "$stage/out/console.log")"
-	local osrel
-	osrel=$(strings -n 10 "$stage/out/vmcore.elf" | grep '^OSRELEASE=' | first || true)
-	[[ $osrel == "OSRELEASE=$release" ]] ||
-		die "$name: vmcore.elf has no VMCOREINFO note with OSRELEASE=$release (found '${osrel}'); was qemu_fw_cfg loaded?"
-	makedumpfile -R "$stage/out/vmcore.kdump-zlib" <"$stage/out/vmcore.kdump-zlib.flat" >"$stage/makedumpfile-R.log" 2>&1 ||
-		die "$name: makedumpfile -R (reassemble qemu's flattened kdump-zlib) failed: $(tail -5 "$stage/makedumpfile-R.log")"
-	[[ $(head -c 8 "$stage/out/vmcore.kdump-zlib") == "KDUMP   " ]] || die "$name: reassembled vmcore.kdump-zlib lacks the KDUMP signature"
 
 	# The anchor reads a normalised copy of qemu's ELF: the kernel log and a kdump-lzo of every page.
 	local tm=$SECONDS
